@@ -1,0 +1,274 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Receives requests on its endpoints and dispatches them to servants.
+///
+/// Created by `Communicator.createObjectAdapter(_:)` from `<name>.Endpoints`; it listens at once
+/// (so `-p 0` is resolved) but accepts and dispatches only once activated. Synchronous
+/// dispatches run on the server thread pool (`Ice.ThreadPool.Server.Size`), never on an event
+/// loop. `<name>.MaxDispatches` bounds the dispatches in progress: at the limit, connections
+/// stop reading until one completes (TCP backpressure).
+public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
+    public let name: String
+    public let communicator: Communicator
+    let settings: RuntimeSettings
+    let logger: Logger
+    let maxDispatches: Int
+
+    enum State { case holding, active, deactivated }
+
+    private let lock = NIOLock()
+    private var state = State.holding
+    private var servants: [Identity: [String: any Servant]] = [:]
+    private var defaultServants: [String: any Servant] = [:]
+    private var acceptors: [TCPAcceptor] = []
+    private var connections: [ObjectIdentifier: Connection] = [:]
+    private var inFlight = 0
+    private var pausedForLimit: [Connection] = []
+    private var deactivated = Future<Void>()
+    private var published: [Endpoint] = []
+
+    init(name: String, communicator: Communicator, endpoints: [Endpoint], published: [Endpoint]?, settings: RuntimeSettings) throws {
+        self.name = name
+        self.communicator = communicator
+        self.settings = settings
+        var logger = communicator.logger
+        logger[metadataKey: "adapter"] = "\(name)"
+        self.logger = logger
+        self.maxDispatches = max(0, communicator.properties.getPropertyAsIntWithDefault("\(name).MaxDispatches", 0))
+        for e in endpoints {
+            let acceptor = try TCPAcceptor.bind(endpoint: e, adapter: self, group: communicator.eventLoopGroup, settings: settings)
+            acceptors.append(acceptor)
+        }
+        self.published = published ?? acceptors.map { $0.endpoint }
+        logger.debug("object adapter listening", metadata: ["endpoints": "\(acceptors.map { $0.endpoint })"])
+    }
+
+    // MARK: Endpoints and proxies
+
+    /// The endpoints the adapter listens on, with the real ports.
+    public var endpoints: [Endpoint] { lock.withLock { acceptors.map { $0.endpoint } } }
+
+    /// The endpoints put in the proxies this adapter creates (`<name>.PublishedEndpoints`).
+    public var publishedEndpoints: [Endpoint] { lock.withLock { published } }
+
+    /// A proxy for `identity` with this adapter's published endpoints.
+    public func createProxy(_ identity: Identity) -> ObjectProxy {
+        ObjectProxy(_reference: Reference(
+            communicator: communicator,
+            descriptor: ProxyDescriptor(identity: identity, endpoints: publishedEndpoints)))
+    }
+
+    // MARK: Servants
+
+    /// Registers `servant` for `identity` (and `facet`); throws `AlreadyRegisteredException`.
+    @discardableResult
+    public func add(_ servant: any Servant, identity: Identity, facet: String = "") throws -> ObjectProxy {
+        try lock.withLock {
+            if servants[identity]?[facet] != nil {
+                throw AlreadyRegisteredException("a servant is already registered for '\(identity.name)' facet '\(facet)'")
+            }
+            servants[identity, default: [:]][facet] = servant
+        }
+        return createProxy(identity)
+    }
+
+    /// Registers a servant for every identity of `category` that has no servant of its own
+    /// (`""` = any category).
+    public func addDefaultServant(_ servant: any Servant, category: String) throws {
+        try lock.withLock {
+            if defaultServants[category] != nil {
+                throw AlreadyRegisteredException("a default servant is already registered for category '\(category)'")
+            }
+            defaultServants[category] = servant
+        }
+    }
+
+    /// Removes and returns the servant for `identity`/`facet`.
+    @discardableResult
+    public func remove(_ identity: Identity, facet: String = "") -> (any Servant)? {
+        lock.withLock {
+            let s = servants[identity]?.removeValue(forKey: facet)
+            if servants[identity]?.isEmpty == true { servants[identity] = nil }
+            return s
+        }
+    }
+
+    public func find(_ identity: Identity, facet: String = "") -> (any Servant)? {
+        lock.withLock { servants[identity]?[facet] }
+    }
+
+    // MARK: Life cycle
+
+    var isHolding: Bool { lock.withLock { state == .holding } }
+
+    /// Starts accepting connections and dispatching requests.
+    public func activate() {
+        let (acc, conns): ([TCPAcceptor], [Connection]) = lock.withLock {
+            guard state == .holding else { return ([], []) }
+            state = .active
+            return (acceptors, Array(connections.values))
+        }
+        for a in acc { a.setAccepting(true) }
+        for c in conns { c.resumeReading(.held) }
+    }
+
+    /// Stops accepting connections and reading requests; requests already read are dispatched.
+    public func hold() {
+        let (acc, conns): ([TCPAcceptor], [Connection]) = lock.withLock {
+            guard state == .active else { return ([], []) }
+            state = .holding
+            return (acceptors, Array(connections.values))
+        }
+        for a in acc { a.setAccepting(false) }
+        for c in conns { c.pauseReading(.held) }
+    }
+
+    /// Returns once the adapter holds (reading is paused on all its connections).
+    public func waitForHold() {}
+
+    /// Stops accepting, lets dispatches in progress reply, and closes its connections gracefully.
+    public func deactivate() {
+        let (acc, conns): ([TCPAcceptor], [Connection]) = lock.withLock {
+            guard state != .deactivated else { return ([], []) }
+            state = .deactivated
+            defer { acceptors = [] }
+            return (acceptors, Array(connections.values))
+        }
+        for a in acc { a.close() }
+        for c in conns {
+            c.resumeReading(.held)
+            c.close(.gracefullyWithWait)
+        }
+        checkDeactivated()
+    }
+
+    /// Blocks until the adapter is deactivated and all its connections are closed.
+    public func waitForDeactivate() { _ = try? deactivated.result() }
+
+    public var isDeactivated: Bool { lock.withLock { state == .deactivated } }
+
+    /// Deactivates and waits, then forgets the adapter.
+    public func destroy() {
+        deactivate()
+        _ = try? deactivated.result(timeout: .seconds(30))
+        communicator.adapterDestroyed(self)
+    }
+
+    private func checkDeactivated() {
+        let done = lock.withLock { state == .deactivated && connections.isEmpty }
+        if done { deactivated.setResult(()) }
+    }
+
+    // MARK: Connections
+
+    /// Makes the connection for a newly accepted socket (called by the acceptor).
+    func makeConnection(endpoint: Endpoint) -> Connection? {
+        lock.withLock {
+            guard state != .deactivated else { return nil }
+            let c = Connection(role: .server, endpoint: endpoint, adapter: self, settings: settings, logger: logger)
+            c.owner = self
+            connections[ObjectIdentifier(c)] = c
+            return c
+        }
+    }
+
+    func connectionClosed(_ connection: Connection) {
+        lock.withLock {
+            connections[ObjectIdentifier(connection)] = nil
+            pausedForLimit.removeAll { $0 === connection }
+        }
+        checkDeactivated()
+    }
+
+    // MARK: Dispatch
+
+    /// Dispatches a request on the server thread pool; at `MaxDispatches` in progress the
+    /// request's connection stops reading.
+    func dispatch(_ request: IncomingRequest) {
+        guard let connection = request.current.connection else { return }
+        let pause: Bool = lock.withLock {
+            inFlight += 1
+            if maxDispatches > 0, inFlight >= maxDispatches {
+                pausedForLimit.append(connection)
+                return true
+            }
+            return false
+        }
+        if pause { connection.pauseReading(.dispatchLimit) }
+        if settings.serializeDispatch {
+            // Ice.ThreadPool.Server.Serialize: one dispatch at a time per connection, in order.
+            let start: Bool = connection.lock.withLock {
+                connection.serialQueue.append(request)
+                if connection.serialRunning { return false }
+                connection.serialRunning = true
+                return true
+            }
+            if start {
+                communicator.serverThreadPool.submit { _ in self.drainSerialQueue(of: connection) }
+            }
+        } else {
+            communicator.serverThreadPool.submit { _ in self.run(request, on: connection) }
+        }
+    }
+
+    private func drainSerialQueue(of connection: Connection) {
+        while let next: IncomingRequest = connection.lock.withLock({
+            if connection.serialQueue.isEmpty {
+                connection.serialRunning = false
+                return nil
+            }
+            return connection.serialQueue.removeFirst()
+        }) {
+            run(next, on: connection)
+        }
+    }
+
+    private func run(_ request: IncomingRequest, on connection: Connection) {
+        switch dispatchNow(request) {
+        case .response(let r):
+            connection.sendResponse(r, for: request)
+        case .future(let f):
+            f.addDoneCallback { f in
+                if let r = try? f.result() { connection.sendResponse(r, for: request) }
+            }
+        }
+    }
+
+    /// A dispatch replied: resume connections paused by `MaxDispatches`.
+    func dispatchFinished() {
+        let resume: [Connection] = lock.withLock {
+            inFlight -= 1
+            guard maxDispatches == 0 || inFlight < maxDispatches else { return [] }
+            defer { pausedForLimit = [] }
+            return pausedForLimit
+        }
+        for c in resume { c.resumeReading(.dispatchLimit) }
+    }
+
+    /// Finds the servant and runs the operation on the calling thread.
+    func dispatchNow(_ request: IncomingRequest) -> DispatchResult {
+        let current = request.current
+        let (servant, identityKnown): ((any Servant)?, Bool) = lock.withLock {
+            if let s = servants[current.id]?[current.facet] { return (s, true) }
+            let known = servants[current.id] != nil
+            if current.facet.isEmpty, let s = defaultServants[current.id.category] ?? defaultServants[""] {
+                return (s, known)
+            }
+            return (nil, known)
+        }
+        guard let servant else {
+            let error: RequestFailedException = identityKnown
+                ? FacetNotExistException(id: current.id, facet: current.facet, operation: current.operation)
+                : ObjectNotExistException(id: current.id, facet: current.facet, operation: current.operation)
+            return .response(OutgoingResponse(error: error, current: current))
+        }
+        if let builtin = servant.dispatchBuiltin(request) { return builtin }
+        if let result = servant.dispatch(request) { return result }
+        return .response(OutgoingResponse(
+            error: OperationNotExistException(id: current.id, facet: current.facet, operation: current.operation),
+            current: current))
+    }
+}

@@ -1,0 +1,21 @@
+import Ice
+
+/// `FileTransfer::FileInfo` on the wire: path, size, sha256, modified.
+extension FileInfo: IceStreamable {
+    public init(from istr: inout InputStream) throws {
+        let path = try istr.read(String.self)
+        let size = try istr.read(Int64.self)
+        let sha256 = try istr.read(String.self)
+        let modified = try istr.read(Int64.self)
+        self.init(path: path, size: size, sha256: sha256, modified: modified)
+    }
+
+    public func write(to ostr: inout OutputStream) {
+        ostr.write(path)
+        ostr.write(size)
+        ostr.write(sha256)
+        ostr.write(modified)
+    }
+
+    public static var minWireSize: Int { 18 }
+}

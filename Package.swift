@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "FileTransfer", targets: ["FileTransfer"]),
         .executable(name: "ftserver", targets: ["ftserver"]),
         .executable(name: "ftclient", targets: ["ftclient"]),
+        .executable(name: "icebench", targets: ["icebench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -54,6 +55,14 @@ let package = Package(
                 "FileTransfer", "Ice",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "icebench",
+            dependencies: [
+                "Ice",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "IceTests", dependencies: ["Ice", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),

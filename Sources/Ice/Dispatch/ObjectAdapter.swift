@@ -209,6 +209,9 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             if start {
                 communicator.serverThreadPool.submit { _ in self.drainSerialQueue(of: connection) }
             }
+        } else if let servant = locate(request.current), servant.dispatchesInline(request.current.operation) {
+            // Operations that never block run on the I/O thread that read them: no thread hop.
+            run(request, on: connection)
         } else {
             communicator.serverThreadPool.submit { _ in self.run(request, on: connection) }
         }
@@ -248,18 +251,20 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
         for c in resume { c.resumeReading(.dispatchLimit) }
     }
 
+    /// The servant for the request's identity and facet, or the default servant of its category.
+    private func locate(_ current: Current) -> (any Servant)? {
+        lock.withLock {
+            if let s = servants[current.id]?[current.facet] { return s }
+            guard current.facet.isEmpty else { return nil }
+            return defaultServants[current.id.category] ?? defaultServants[""]
+        }
+    }
+
     /// Finds the servant and runs the operation on the calling thread.
     func dispatchNow(_ request: IncomingRequest) -> DispatchResult {
         let current = request.current
-        let (servant, identityKnown): ((any Servant)?, Bool) = lock.withLock {
-            if let s = servants[current.id]?[current.facet] { return (s, true) }
-            let known = servants[current.id] != nil
-            if current.facet.isEmpty, let s = defaultServants[current.id.category] ?? defaultServants[""] {
-                return (s, known)
-            }
-            return (nil, known)
-        }
-        guard let servant else {
+        guard let servant = locate(current) else {
+            let identityKnown = lock.withLock { servants[current.id] != nil }
             let error: RequestFailedException = identityKnown
                 ? FacetNotExistException(id: current.id, facet: current.facet, operation: current.operation)
                 : ObjectNotExistException(id: current.id, facet: current.facet, operation: current.operation)

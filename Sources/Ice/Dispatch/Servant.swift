@@ -11,6 +11,18 @@ public protocol Servant: AnyObject, Sendable {
     var ice_id: String { get }
     /// Dispatches `request`, or returns nil if the servant has no such operation.
     func dispatch(_ request: IncomingRequest) -> DispatchResult?
+    /// Whether `operation` never blocks, so it may run on the connection's I/O thread instead
+    /// of the server thread pool (AMD operations that only validate and queue work). The
+    /// default: only the built-in operations.
+    func dispatchesInline(_ operation: String) -> Bool
+}
+
+extension Servant {
+    public func dispatchesInline(_ operation: String) -> Bool {
+        operation.hasPrefix("ice_") && Self.builtinOperations.contains(operation)
+    }
+
+    static var builtinOperations: Set<String> { ["ice_ping", "ice_isA", "ice_id", "ice_ids"] }
 }
 
 /// What a dispatch produced: a reply now, or a future that completes with it later (AMD).

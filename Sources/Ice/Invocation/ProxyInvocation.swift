@@ -63,7 +63,7 @@ final class ProxyInvocation<T: Sendable>: ReplyHandler, @unchecked Sendable {
             segments: segments, size: size, replyHandler: twoway ? self : nil,
             onSentLater: { [self] in sent(synchronously: false) },
             onFailedUnsent: { [self] error in handleConnectionFailure(error, sent: false) },
-            compress: reference.compressRequests)
+            compress: reference.compressRequests, owner: self)
         switch connection.send(message) {
         case .sentSynchronously: sent(synchronously: true)
         case .queued: break
@@ -80,7 +80,7 @@ final class ProxyInvocation<T: Sendable>: ReplyHandler, @unchecked Sendable {
 
     /// Cancel or timeout: a queued request is never sent, a sent one's reply is ignored.
     private func abandon() {
-        if let c = lock.withLock({ connection }), twoway { c.abandon(self) }
+        lock.withLock { connection }?.abandon(self)
     }
 
     // MARK: ReplyHandler

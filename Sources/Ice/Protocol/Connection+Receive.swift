@@ -23,12 +23,12 @@ extension Connection {
             switch header.type {
             case .request:
                 let requestId = try istr.read(Int32.self)
-                try receivedRequest(requestId: requestId, compression: header.compression, from: &istr)
+                try receivedRequest(requestId: requestId, compression: header.compression, batched: false, from: &istr)
             case .batchRequest:
                 let count = try istr.read(Int32.self)
                 guard count >= 0 else { throw UnmarshalOutOfBoundsException("negative batch request count \(count)") }
                 for _ in 0..<count {
-                    try receivedRequest(requestId: 0, compression: 0, from: &istr)
+                    try receivedRequest(requestId: 0, compression: 0, batched: true, from: &istr)
                 }
                 guard istr.remaining == 0 else {
                     throw MarshalException("\(istr.remaining) unexpected bytes after the last batched request")
@@ -95,16 +95,24 @@ extension Connection {
     }
 
     /// Parses a request header and parameters and hands it to the object adapter.
-    private func receivedRequest(requestId: Int32, compression: UInt8, from istr: inout InputStream) throws {
+    private func receivedRequest(requestId: Int32, compression: UInt8, batched: Bool, from istr: inout InputStream) throws {
         let header = try RequestHeader(from: &istr)
-        let params = try istr.readEncapsulation()
-        if requestId != 0 || compression != 0 {
-            guard istr.remaining == 0 else {
-                throw MarshalException("\(istr.remaining) unexpected bytes after the request parameters")
+        let params: ByteBuffer
+        do {
+            params = try istr.readEncapsulation()
+            guard batched || istr.remaining == 0 else {
+                throw EncapsulationException("\(istr.remaining) unexpected bytes after the request parameters")
             }
+        } catch let error as LocalException where !batched {
+            // The message is still framed by its header: as in Ice, a bad parameter
+            // encapsulation fails this request (status 5), not the connection.
+            rejectRequest(header, requestId: requestId, compression: compression, error: error)
+            return
         }
         let closing: Bool = lock.withLock {
-            guard state == .active else { return true }
+            // As Ice's StateClosing: once a graceful close was asked (e.g. the adapter was
+            // deactivated), new requests are not dispatched; the peer retries them.
+            guard state == .active, !gracefulCloseRequested else { return true }
             dispatchCount += 1
             return false
         }
@@ -130,6 +138,16 @@ extension Connection {
         return EncodingVersion(major: major, minor: minor)
     }
 
+    /// Answers a request that cannot be dispatched with the error's reply (nothing if oneway).
+    private func rejectRequest(_ header: RequestHeader, requestId: Int32, compression: UInt8, error: any Error) {
+        guard lock.withLock({ state == .active }) else { return }
+        let current = Current(
+            adapter: adapter, connection: self, id: header.identity, facet: header.facet,
+            operation: header.operation, mode: header.mode, ctx: header.context, requestId: requestId)
+        let request = IncomingRequest(current: current, params: ByteBuffer(), compression: compression)
+        writeResponse(OutgoingResponse(error: error, current: current), for: request)
+    }
+
     /// Writes what a dispatch produced (nothing for oneway requests) and ends the dispatch.
     func sendResponse(_ response: OutgoingResponse, for request: IncomingRequest) {
         defer {
@@ -137,6 +155,11 @@ extension Connection {
             adapter?.dispatchFinished()
             checkCloseProgress()
         }
+        writeResponse(response, for: request)
+    }
+
+    /// Encodes and sends the reply to `request` (nothing for oneway requests).
+    private func writeResponse(_ response: OutgoingResponse, for request: IncomingRequest) {
         let requestId = request.current.requestId
         guard requestId != 0 else { return }
         var response = response

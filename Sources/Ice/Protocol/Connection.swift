@@ -115,6 +115,7 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
             return false
         }
         if startServer {
+            logger.info("connection accepted", metadata: ["remote": "\(t.remoteAddress)", "local": "\(t.localAddress)"])
             t.send([ByteBuffer(bytes: MessageHeader.validateConnectionBytes)], completion: nil)
             validated.setResult(())
             if let adapter, adapter.isHolding { pauseReading(.held) }
@@ -150,7 +151,10 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
         }
         for w in waiters { w.setResult(()) }
         owner?.connectionClosed(self)
-        if error != nil, !(error is CloseConnectionException) {
+        if role == .server {
+            let reason = lock.withLock { closeError }.map { "\($0)" } ?? "closed gracefully"
+            logger.info("connection closed", metadata: ["remote": "\(remoteAddress)", "reason": "\(reason)"])
+        } else if error != nil, !(error is CloseConnectionException) {
             logger.debug("connection closed", metadata: ["endpoint": "\(endpoint)", "error": "\(failure)"])
         }
     }
@@ -270,12 +274,12 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
         return sentLater
     }
 
-    /// Removes a twoway request (cancel or invocation timeout); its reply, if any, is ignored.
-    /// Returns true if it had not been handed to the transport yet.
+    /// Removes a request (cancel or invocation timeout): one still queued is never sent, a sent
+    /// one's reply is ignored. Returns true if it had not been handed to the transport yet.
     @discardableResult
     func abandon(_ handler: any ReplyHandler) -> Bool {
         lock.withLock {
-            if let i = waiting.firstIndex(where: { $0.replyHandler === handler }) {
+            if let i = waiting.firstIndex(where: { $0.owner === handler && $0.owner != nil }) {
                 bytesWaiting -= waiting[i].size
                 waiting.remove(at: i)
                 return true

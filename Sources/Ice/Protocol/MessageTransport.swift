@@ -42,4 +42,6 @@ struct OutgoingMessage: Sendable {
     var compress: Bool
     /// Whether this is a batch message (its handler, if any, is not a twoway reply handler).
     var isBatch = false
+    /// The invocation that sent it, so a cancel can take it out of the queue (oneways too).
+    weak var owner: (any ReplyHandler)?
 }

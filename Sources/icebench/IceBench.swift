@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Ice
+import NIOCore
+
+/// Small-request benchmarks for the Ice runtime: synchronous `ice_ping` round trips and
+/// oneway `send` calls per second. `scripts/icebench_ref.py` does the same with the real Ice 3.7
+/// runtime (Python), so both are measured in one run.
+@main
+struct IceBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "icebench", abstract: "Ice runtime micro-benchmarks (round trips and oneways per second).",
+        subcommands: [Server.self, Ping.self, Oneway.self])
+
+    struct Server: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Serve Demo::FileTransfer as identity 'bench' until stdin closes.")
+        @Option(help: "Endpoints to listen on.") var endpoints = "tcp -h 127.0.0.1 -p 0"
+
+        func run() throws {
+            let communicator = try Communicator(["--Bench.Endpoints=\(endpoints)", "--Ice.ThreadPool.Server.Size=1"])
+            let adapter = try communicator.createObjectAdapter("Bench")
+            try adapter.add(BenchServant(), identity: Identity(name: "bench"))
+            adapter.activate()
+            FileHandle.standardOutput.write(Data("READY \(adapter.endpoints[0].port)\n".utf8))
+            while readLine() != nil {}
+            communicator.destroy()
+        }
+    }
+
+    struct Ping: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Synchronous ice_ping round trips; prints calls/s.")
+        @Option(help: "Proxy of the target.") var proxy: String
+        @Option(help: "Number of calls.") var count = 20000
+
+        func run() throws {
+            let communicator = try Communicator([])
+            defer { communicator.destroy() }
+            guard let p = try communicator.stringToProxy(proxy) else { throw ValidationError("null proxy") }
+            try p.ice_ping()
+            let start = ContinuousClock.now
+            for _ in 0..<count { try p.ice_ping() }
+            let seconds = (ContinuousClock.now - start) / .seconds(1)
+            print(String(format: "ping %d calls %.3f s %.0f calls/s", count, seconds, Double(count) / seconds))
+        }
+    }
+
+    struct Oneway: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Oneway send(offset, bytes) calls; prints calls/s.")
+        @Option(help: "Proxy of the target.") var proxy: String
+        @Option(help: "Number of calls.") var count = 100_000
+        @Option(help: "Bytes per call.") var size = 1024
+
+        func run() throws {
+            let communicator = try Communicator([])
+            defer { communicator.destroy() }
+            guard let p = try communicator.stringToProxy(proxy, as: BenchPrx.self) else { throw ValidationError("null proxy") }
+            let payload = ByteBuffer(bytes: [UInt8](repeating: 7, count: size))
+            let oneway = p.ice_oneway()
+            let start = ContinuousClock.now
+            var last: InvocationFuture<Void>?
+            for i in 0..<count {
+                let f = try oneway.sendAsync(offset: Int64(i), bytes: payload)
+                // Flow control: wait until each request is sent before issuing the next.
+                _ = try f.sent()
+                last = f
+            }
+            _ = try last?.result()
+            try p.ice_ping()  // the server has read everything before this round trip returns
+            let seconds = (ContinuousClock.now - start) / .seconds(1)
+            print(String(format: "oneway %d calls %.3f s %.0f calls/s", count, seconds, Double(count) / seconds))
+        }
+    }
+}

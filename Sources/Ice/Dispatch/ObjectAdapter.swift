@@ -186,8 +186,9 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
     // MARK: Dispatch
 
     /// Dispatches a request on the server thread pool; at `MaxDispatches` in progress the
-    /// request's connection stops reading.
-    func dispatch(_ request: IncomingRequest) {
+    /// request's connection stops reading. `inOrder` requests (those of a batch) run one at a
+    /// time in the order received, as Ice dispatches a batch.
+    func dispatch(_ request: IncomingRequest, inOrder: Bool = false) {
         guard let connection = request.current.connection else { return }
         let pause: Bool = lock.withLock {
             inFlight += 1
@@ -198,7 +199,7 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             return false
         }
         if pause { connection.pauseReading(.dispatchLimit) }
-        if settings.serializeDispatch {
+        if settings.serializeDispatch || inOrder {
             // Ice.ThreadPool.Server.Serialize: one dispatch at a time per connection, in order.
             let start: Bool = connection.lock.withLock {
                 connection.serialQueue.append(request)

@@ -39,6 +39,7 @@ public struct OutgoingResponse: Sendable {
     public init(error: any Error, current: Current, sliced: Bool = false) {
         switch error {
         case let ex as UserException:
+            let sliced = sliced || (current.adapter?.settings.slicedFormat ?? false)
             var ostr = Self.start(.userException, encoding: current.encoding, sliced: sliced)
             ostr.startEncapsulation(encoding: current.encoding)
             ostr.write(userException: ex)

@@ -144,6 +144,7 @@ final class ProxyInvocation<T: Sendable>: ReplyHandler, @unchecked Sendable {
 
     /// Schedules another attempt if `Ice.RetryIntervals` allows one; returns whether it did.
     private func retry(after error: any Error) -> Bool {
+        guard reference.fixedConnection == nil else { return false }
         let intervals = reference.communicator.settings.retryIntervals
         let delay: Int? = lock.withLock {
             // A graceful close by the peer is always retried at least once.

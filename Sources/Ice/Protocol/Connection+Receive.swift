@@ -124,7 +124,7 @@ extension Connection {
             encoding: Self.encapsulationEncoding(params))
         let request = IncomingRequest(current: current, params: params, compression: compression)
         if let adapter {
-            adapter.dispatch(request)
+            adapter.dispatch(request, inOrder: batched)
         } else {
             sendResponse(OutgoingResponse(error: ObjectNotExistException(id: header.identity, facet: header.facet, operation: header.operation), current: current), for: request)
         }
@@ -140,7 +140,7 @@ extension Connection {
 
     /// Answers a request that cannot be dispatched with the error's reply (nothing if oneway).
     private func rejectRequest(_ header: RequestHeader, requestId: Int32, compression: UInt8, error: any Error) {
-        guard lock.withLock({ state == .active }) else { return }
+        guard lock.withLock({ state == .active && !gracefulCloseRequested }) else { return }
         let current = Current(
             adapter: adapter, connection: self, id: header.identity, facet: header.facet,
             operation: header.operation, mode: header.mode, ctx: header.context, requestId: requestId)

@@ -19,7 +19,9 @@ struct IceFrameDecoder: ByteToMessageDecoder {
         let header = try MessageHeader.parse(buffer, messageSizeMax: messageSizeMax)
         let size = Int(header.messageSize)
         guard let frame = buffer.readSlice(length: size) else {
-            buffer.reserveCapacity(minimumWritableBytes: size - buffer.readableBytes)
+            // Size the buffer once for the whole message, but never trust a huge declared size
+            // (possible when Ice.MessageSizeMax is 0) further than the next 16 MiB.
+            buffer.reserveCapacity(minimumWritableBytes: min(size - buffer.readableBytes, 16 << 20))
             return .needMoreData
         }
         context.fireChannelRead(wrapInboundOut(IceFrame(header: header, bytes: frame)))

@@ -334,6 +334,12 @@ public final class FileStore: Sendable {
         return removed.map(\.id).sorted()
     }
 
+    /// The open upload with this id (nil when unknown, committed, aborted or removed).
+    public func upload(id: String) -> UploadHandle? {
+        guard let upload = state.withLock({ $0.uploads[id] }), upload.currentPhase != .closed else { return nil }
+        return upload.handle
+    }
+
     /// The uploads currently open (including those reloaded at start).
     public func openUploads() -> [UploadHandle] {
         state.withLock { state in

@@ -1,0 +1,198 @@
+import Foundation
+
+/// The one-object JSON summary `ftclient send --json` prints.
+public struct SendSummary: Codable, Equatable, Sendable {
+    /// The local file.
+    public var file: String
+    /// The remote path.
+    public var remote: String
+    /// Size of the file.
+    public var bytes: Int64
+    public var seconds: Double
+    /// MB/s (10^6 bytes per second) of this run's bytes (resumed bytes excluded).
+    public var mbps: Double
+    public var chunkSize: Int
+    public var window: Int
+    /// `off`, `on` or `auto`.
+    public var compress: String
+    /// Payload bytes sent (compressed sizes for compressed chunks).
+    public var wireBytes: Int64
+    /// File bytes sent per wire byte (1 without compression).
+    public var compressionRatio: Double
+    public var sha256: String
+    /// Bytes the server already had (resume).
+    public var resumedBytes: Int64
+    public var reconnects: Int
+    /// `send` / `sendCompressed` requests made.
+    public var chunks: Int
+
+    public init(_ r: SendResult) {
+        file = r.localPath
+        remote = r.remotePath
+        bytes = r.bytes
+        seconds = r.seconds
+        mbps = r.megabytesPerSecond
+        chunkSize = r.chunkSize
+        window = r.window
+        compress = r.compression.rawValue
+        wireBytes = r.wireBytes
+        compressionRatio = r.compressionRatio
+        sha256 = r.sha256
+        resumedBytes = r.resumedBytes
+        reconnects = r.reconnects
+        chunks = r.chunks
+    }
+}
+
+/// The JSON summary of `ftclient get --json`.
+public struct GetSummary: Codable, Equatable, Sendable {
+    public var file: String
+    public var remote: String
+    public var bytes: Int64
+    public var seconds: Double
+    public var mbps: Double
+    public var chunkSize: Int
+    public var window: Int
+    public var sha256: String
+    /// Whether the SHA-256 was compared with the server's.
+    public var verified: Bool
+    public var reconnects: Int
+    public var chunks: Int
+
+    public init(_ r: DownloadResult) {
+        file = r.localPath
+        remote = r.remotePath
+        bytes = r.bytes
+        seconds = r.seconds
+        mbps = r.megabytesPerSecond
+        chunkSize = r.chunkSize
+        window = r.window
+        sha256 = r.sha256
+        verified = r.verified
+        reconnects = r.reconnects
+        chunks = r.chunks
+    }
+}
+
+/// `FileInfo` as JSON (`stat --json`, `ls --json`).
+public struct FileInfoJSON: Codable, Equatable, Sendable {
+    public var path: String
+    public var size: Int64
+    public var sha256: String
+    /// Seconds since 1970-01-01 UTC.
+    public var modified: Int64
+
+    public init(_ info: FileInfo) {
+        path = info.path
+        size = info.size
+        sha256 = info.sha256
+        modified = info.modified
+    }
+}
+
+/// Text and JSON renderings for ftclient.
+public enum ClientOutput {
+    /// Compact JSON with sorted keys, on one line.
+    public static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// The human summary of an upload (several lines, no trailing newline).
+    public static func summary(_ r: SendResult) -> String {
+        var lines: [String] = []
+        var first = "sent \(r.localPath) -> \(r.remotePath): \(ByteSize.format(r.bytes)) (\(r.bytes) bytes) in "
+            + "\(formatDecimal(r.seconds, digits: 2)) s, \(formatDecimal(r.megabytesPerSecond, digits: 2)) MB/s"
+        if r.resumedBytes > 0 { first += ", \(ByteSize.format(r.resumedBytes)) resumed" }
+        lines.append(first)
+        var second = "  \(r.chunks) chunk\(r.chunks == 1 ? "" : "s") of \(ByteSize.format(Int64(r.chunkSize))), window \(r.window)"
+        second += ", compression \(r.compression)"
+        if r.compression != .off {
+            second += " (\(r.compressedChunks) compressed, ratio \(formatDecimal(r.compressionRatio, digits: 2)), "
+                + "\(ByteSize.format(r.wireBytes)) on the wire)"
+        }
+        if r.reconnects > 0 { second += ", \(r.reconnects) reconnect\(r.reconnects == 1 ? "" : "s")" }
+        lines.append(second)
+        lines.append("  stored: " + fileInfoLine(r.info))
+        return lines.joined(separator: "\n")
+    }
+
+    /// The human summary of a download.
+    public static func summary(_ r: DownloadResult) -> String {
+        var s = "got \(r.remotePath) -> \(r.localPath): \(ByteSize.format(r.bytes)) (\(r.bytes) bytes) in "
+            + "\(formatDecimal(r.seconds, digits: 2)) s, \(formatDecimal(r.megabytesPerSecond, digits: 2)) MB/s, "
+            + "\(r.chunks) chunk\(r.chunks == 1 ? "" : "s"), window \(r.window)"
+        if r.reconnects > 0 { s += ", \(r.reconnects) reconnect\(r.reconnects == 1 ? "" : "s")" }
+        s += "\n  sha256 \(r.sha256)" + (r.verified ? " (verified)" : " (the server reported no checksum)")
+        return s
+    }
+
+    /// `path  size bytes  sha256 …  modified …`
+    public static func fileInfoLine(_ info: FileInfo) -> String {
+        "\(info.path)  \(info.size) bytes  sha256 \(info.sha256)  modified \(formatTime(info.modified))"
+    }
+
+    /// `stat`'s text output.
+    public static func statText(_ info: FileInfo) -> String {
+        """
+        path:     \(info.path)
+        size:     \(info.size) (\(ByteSize.format(info.size)))
+        sha256:   \(info.sha256)
+        modified: \(formatTime(info.modified))
+        """
+    }
+
+    /// `ls`'s table: size, modification time, path.
+    public static func table(_ infos: [FileInfo]) -> String {
+        let rows = infos.map { (ByteSize.format($0.size), formatTime($0.modified), $0.path) }
+        let sizeWidth = max(4, rows.map { $0.0.count }.max() ?? 0)
+        let timeWidth = max(8, rows.map { $0.1.count }.max() ?? 0)
+        func pad(_ s: String, _ w: Int, left: Bool) -> String {
+            let fill = String(repeating: " ", count: max(0, w - s.count))
+            return left ? fill + s : s + fill
+        }
+        var lines = [pad("SIZE", sizeWidth, left: true) + "  " + pad("MODIFIED", timeWidth, left: false) + "  PATH"]
+        for r in rows {
+            lines.append(pad(r.0, sizeWidth, left: true) + "  " + pad(r.1, timeWidth, left: false) + "  " + r.2)
+        }
+        let total = infos.reduce(Int64(0)) { $0 + $1.size }
+        lines.append("\(infos.count) file\(infos.count == 1 ? "" : "s"), \(ByteSize.format(total))")
+        return lines.joined(separator: "\n")
+    }
+
+    /// UTC time as `2024-05-01 12:34:56Z`.
+    public static func formatTime(_ secondsSince1970: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss'Z'"
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(secondsSince1970)))
+    }
+
+    /// One progress line: bytes, percentage, rate, ETA, requests in flight.
+    public static func progressLine(_ p: TransferProgress) -> String {
+        let percent = p.totalBytes > 0 ? Double(p.bytesDone) * 100 / Double(p.totalBytes) : 100
+        var s = "\(ByteSize.format(p.bytesDone)) / \(ByteSize.format(p.totalBytes)) "
+            + "\(formatDecimal(percent, digits: 1))%  \(formatDecimal(p.bytesPerSecond / 1e6, digits: 2)) MB/s"
+        if p.isFinal {
+            s += "  \(formatDecimal(p.elapsed.seconds, digits: 1)) s"
+        } else {
+            s += "  ETA " + (p.eta.map { formatClock($0.seconds) } ?? "--:--")
+            s += "  in flight \(p.inFlight)"
+        }
+        if p.reconnects > 0 { s += "  reconnects \(p.reconnects)" }
+        return s
+    }
+
+    /// `m:ss` or `h:mm:ss`.
+    static func formatClock(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds < 360_000 else { return "--:--" }
+        let total = Int(seconds.rounded(.up))
+        let h = total / 3600
+        let m = (total % 3600) / 60
+        let s = total % 60
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return h > 0 ? "\(h):\(two(m)):\(two(s))" : "\(m):\(two(s))"
+    }
+}

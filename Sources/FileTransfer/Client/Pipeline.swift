@@ -1,0 +1,186 @@
+import Foundation
+
+/// A FIFO shared by threads: `take` blocks until an element arrives, the producer closes it, or
+/// someone fails it. Its size is bounded by whoever feeds it (see `TokenPool`).
+final class BlockingQueue<T>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [T] = []
+    private var head = 0
+    private var closed = false
+    private var failure: (any Error)?
+
+    func put(_ item: T) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed, failure == nil else { return }
+        items.append(item)
+        condition.signal()
+    }
+
+    /// No more elements will come; `take` returns nil once the queue is drained.
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Makes every `take` throw `error` (first failure wins) and drops the queued elements.
+    func fail(_ error: any Error) {
+        condition.lock()
+        if failure == nil { failure = error }
+        items = []
+        head = 0
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next element; nil once closed and drained. Throws the failure, if any.
+    func take() throws -> T? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if let failure { throw failure }
+            if head < items.count {
+                let item = items[head]
+                head += 1
+                if head > 64, head * 2 > items.count {
+                    items.removeFirst(head)
+                    head = 0
+                }
+                return item
+            }
+            if closed { return nil }
+            condition.wait()
+        }
+    }
+}
+
+/// A counting semaphore that can be cancelled: bounds how many chunks are read ahead.
+final class TokenPool: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var available: Int
+    private var cancelled = false
+
+    init(_ count: Int) { available = count }
+
+    /// Takes a token; returns false if the pool was cancelled.
+    func acquire() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while available == 0 && !cancelled { condition.wait() }
+        if cancelled { return false }
+        available -= 1
+        return true
+    }
+
+    func release() {
+        condition.lock()
+        available += 1
+        condition.signal()
+        condition.unlock()
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// The requests in flight: at most `limit` at a time. A slot is taken before a request is
+/// invoked and given back when *its* reply arrives (in completion order), so a slow reply does
+/// not hold up the others.
+final class InFlightWindow: @unchecked Sendable {
+    let limit: Int
+    private let condition = NSCondition()
+    private var count = 0
+    private var failure: (any Error)?
+    private var completed: Int64 = 0
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    var inFlight: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return count
+    }
+
+    /// The first error a request completed with since the last `reset`.
+    var firstFailure: (any Error)? {
+        condition.lock()
+        defer { condition.unlock() }
+        return failure
+    }
+
+    /// Waits for a free slot and takes it. Throws the first failure of a request in flight
+    /// instead, so the caller stops sending. `tick` runs at least every `interval` while waiting.
+    func acquire(interval: Duration, tick: () -> Void) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if let failure { throw failure }
+            if count < limit {
+                count += 1
+                return
+            }
+            waitOrTick(interval: interval, tick: tick)
+        }
+    }
+
+    /// Gives the slot of a completed request back, recording its error (first one wins).
+    func complete(error: (any Error)?) {
+        condition.lock()
+        count -= 1
+        completed += 1
+        if let error, failure == nil { failure = error }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until nothing is in flight; returns the first failure, if any.
+    func drain(interval: Duration, tick: () -> Void) -> (any Error)? {
+        condition.lock()
+        defer { condition.unlock() }
+        while count > 0 { waitOrTick(interval: interval, tick: tick) }
+        return failure
+    }
+
+    /// Forgets the recorded failure (after a reconnection). Call only when nothing is in flight.
+    func reset() {
+        condition.lock()
+        failure = nil
+        condition.unlock()
+    }
+
+    /// Called with the lock held; runs `tick` without it.
+    private func waitOrTick(interval: Duration, tick: () -> Void) {
+        let (s, atto) = interval.components
+        let seconds = Double(s) + Double(atto) / 1e18
+        if !condition.wait(until: Date(timeIntervalSinceNow: max(0.001, seconds))) {
+            condition.unlock()
+            tick()
+            condition.lock()
+        }
+    }
+}
+
+/// Runs `body` on a new thread; `group` tracks it.
+func startThread(name: String, group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
+    group.enter()
+    let thread = Thread {
+        body()
+        group.leave()
+    }
+    thread.name = name
+    thread.stackSize = 1 << 20
+    thread.start()
+}
+
+/// Sleeps the calling thread (used only for reconnection back-off, never to synchronise).
+func sleepFor(_ duration: Duration) {
+    let (s, atto) = duration.components
+    let seconds = Double(s) + Double(atto) / 1e18
+    if seconds > 0 { Thread.sleep(forTimeInterval: seconds) }
+}

@@ -1,0 +1,206 @@
+import Crypto
+import Foundation
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One read buffer's worth of chunks to send (several pieces only when some of its bytes are
+/// already stored on the server).
+struct PreparedItem: @unchecked Sendable {
+    var pieces: [PreparedChunk]
+}
+
+/// The producer side of `Sender`: a reader thread reads the file sequentially into chunk-sized
+/// buffers, hashing everything (SHA-256, in order), and queues the parts the server does not
+/// have yet; with compression, up to two worker threads deflate them. At most `readAhead`
+/// buffers exist between the reader and the sender (`finish(_:)` gives one back), so memory
+/// stays bounded whatever the network does.
+final class SendPipeline: @unchecked Sendable {
+    let fd: Int32
+    let path: String
+    let size: Int64
+    let chunkSize: Int
+    private let skip: RangeSet
+    private let tokens: TokenPool
+    private let raw = BlockingQueue<PreparedItem>()
+    private let ready: BlockingQueue<PreparedItem>
+    private let group = DispatchGroup()
+    private let lock = NSLock()
+    private var digest: String?
+    private var workersLeft = 0
+
+    /// - Parameters:
+    ///   - skip: byte ranges already stored on the server (read and hashed, not queued).
+    ///   - compression: nil sends raw; otherwise the worker threads' settings.
+    init(
+        fd: Int32, path: String, size: Int64, chunkSize: Int, readAhead: Int, skip: RangeSet,
+        compression: (mode: CompressionMode, level: Int, minSavings: Double, workers: Int)?
+    ) throws {
+        self.fd = fd
+        self.path = path
+        self.size = size
+        self.chunkSize = chunkSize
+        self.skip = skip
+        self.tokens = TokenPool(max(1, readAhead))
+        if let compression, compression.mode != .off {
+            ready = BlockingQueue<PreparedItem>()
+            let policy = compression.mode == .auto ? AutoCompressionPolicy() : nil
+            let count = max(1, compression.workers)
+            // Create every compressor first so that a zlib failure surfaces here.
+            let compressors = try (0..<count).map { _ in
+                try ChunkCompressor(mode: compression.mode, level: compression.level, minSavings: compression.minSavings, policy: policy)
+            }
+            workersLeft = count
+            for (i, compressor) in compressors.enumerated() {
+                let box = UncheckedBox(compressor)
+                startThread(name: "ftclient-deflate-\(i)", group: group) { [self] in compress(with: box.value) }
+            }
+        } else {
+            ready = raw
+        }
+        startThread(name: "ftclient-reader", group: group) { [self] in read() }
+    }
+
+    /// The next item to send; nil once the whole file was read and queued. Throws a local read
+    /// error.
+    func next() throws -> PreparedItem? {
+        try ready.take()
+    }
+
+    /// The sender is done with one item (all its pieces were sent): one more may be read.
+    func finish(_ item: PreparedItem) {
+        tokens.release()
+    }
+
+    /// The SHA-256 of the whole file, lowercase hex; available once `next()` returned nil.
+    var sha256: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return digest
+    }
+
+    /// Stops the threads and waits for them (the file descriptor may be closed afterwards).
+    func cancel() {
+        tokens.cancel()
+        raw.fail(CancellationError())
+        ready.fail(CancellationError())
+        group.wait()
+    }
+
+    /// Waits for the threads after the last item.
+    func join() {
+        group.wait()
+    }
+
+    // MARK: Threads
+
+    private func read() {
+        var hasher = SHA256()
+        var offset: Int64 = 0
+        let allocator = ByteBufferAllocator()
+        do {
+            while offset < size {
+                guard tokens.acquire() else { return }
+                let count = Int(min(Int64(chunkSize), size - offset))
+                var buffer = allocator.buffer(capacity: count)
+                try readFully(into: &buffer, count: count, at: offset)
+                buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                let range = offset..<(offset + Int64(count))
+                let missing = skip.missing(in: range)
+                if missing.isEmpty {
+                    tokens.release()
+                } else if missing.count == 1 && missing[0] == range {
+                    raw.put(PreparedItem(pieces: [PreparedChunk(offset: offset, length: count, payload: buffer, compressed: false)]))
+                } else {
+                    let pieces = missing.map { r in
+                        PreparedChunk(
+                            offset: r.lowerBound, length: Int(r.count),
+                            payload: buffer.getSlice(at: Int(r.lowerBound - offset), length: Int(r.count))!,
+                            compressed: false)
+                    }
+                    raw.put(PreparedItem(pieces: pieces))
+                }
+                offset += Int64(count)
+            }
+            // Nothing may follow the declared size: the file must not have grown.
+            var probe = allocator.buffer(capacity: 1)
+            let extra = probe.writeWithUnsafeMutableBytes(minimumWritableBytes: 1) { pread(fd, $0.baseAddress, 1, off_t(size)) }
+            if extra > 0 {
+                throw LocalFileError(.changed, path: path, reason: "it grew while being sent; send it again once it is complete")
+            }
+            lock.lock()
+            digest = hexString(hasher.finalize())
+            lock.unlock()
+            raw.close()
+        } catch {
+            raw.fail(error)
+            ready.fail(error)
+        }
+    }
+
+    private func readFully(into buffer: inout ByteBuffer, count: Int, at offset: Int64) throws {
+        var done = 0
+        while done < count {
+            var failure: Int32 = 0
+            let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { ptr -> Int in
+                let r = pread(fd, ptr.baseAddress, count - done, off_t(offset + Int64(done)))
+                if r < 0 { failure = errno; return 0 }
+                return r
+            }
+            if failure == EINTR { continue }
+            if failure != 0 {
+                throw LocalFileError(.unreadable, path: path, reason: String(cString: strerror(failure)))
+            }
+            if n == 0 {
+                throw LocalFileError(
+                    .changed, path: path,
+                    reason: "it shrank to \(offset + Int64(done)) bytes while being sent; send it again once it is complete")
+            }
+            done += n
+        }
+    }
+
+    private func compress(with compressor: ChunkCompressor) {
+        do {
+            while var item = try raw.take() {
+                for i in item.pieces.indices {
+                    item.pieces[i] = try compressor.prepare(offset: item.pieces[i].offset, bytes: item.pieces[i].payload)
+                }
+                ready.put(item)
+            }
+        } catch {
+            raw.fail(error)
+            ready.fail(error)
+            return
+        }
+        lock.lock()
+        workersLeft -= 1
+        let last = workersLeft == 0
+        lock.unlock()
+        if last { ready.close() }
+    }
+}
+
+/// Lets a non-Sendable value cross into a thread that becomes its only user.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Lowercase hex of a digest.
+func hexString<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(64)
+    for b in bytes {
+        out.append(digits[Int(b >> 4)])
+        out.append(digits[Int(b & 0x0f)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}

@@ -16,18 +16,18 @@ deps:
 	@./scripts/install-deps.sh
 
 ## Runs every test: unit, wire vectors, fuzz, interop with real Ice 3.7 peers, end-to-end.
-test:
+test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
 ## Starts a loopback ftserver, sends a generated file with progress, verifies it, stops.
-demo: build
+demo: deps build
 	./scripts/demo.sh $(BUILD_DIR)
 
 ## Benchmarks against raw TCP and the real Ice runtime; results in results/.
-bench:
+bench: deps
 	$(SWIFT) build -c release
-	./scripts/bench.sh $(BUILD_DIR)
+	python3 scripts/bench.py $(BUILD_DIR) $(BENCH_ARGS)
 
 install: build
 	install -d $(PREFIX)/bin $(PREFIX)/etc/floe

@@ -10,14 +10,14 @@ import NIOCore
 struct IceBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "icebench", abstract: "Ice runtime micro-benchmarks (round trips and oneways per second).",
-        subcommands: [Server.self, Ping.self, Oneway.self])
+        subcommands: [Server.self, Ping.self, Oneway.self, Throughput.self])
 
     struct Server: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Serve Demo::FileTransfer as identity 'bench' until stdin closes.")
         @Option(help: "Endpoints to listen on.") var endpoints = "tcp -h 127.0.0.1 -p 0"
 
         func run() throws {
-            let communicator = try Communicator(["--Bench.Endpoints=\(endpoints)", "--Ice.ThreadPool.Server.Size=1"])
+            let communicator = try Communicator(["--Bench.Endpoints=\(endpoints)", "--Ice.ThreadPool.Server.Size=1", "--Ice.MessageSizeMax=65536"])
             let adapter = try communicator.createObjectAdapter("Bench")
             try adapter.add(BenchServant(), identity: Identity(name: "bench"))
             adapter.activate()
@@ -68,6 +68,36 @@ struct IceBench: ParsableCommand {
             try p.ice_ping()  // the server has read everything before this round trip returns
             let seconds = (ContinuousClock.now - start) / .seconds(1)
             print(String(format: "oneway %d calls %.3f s %.0f calls/s", count, seconds, Double(count) / seconds))
+        }
+    }
+
+    struct Throughput: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Twoway send(offset, bytes) of CHUNK bytes with WINDOW outstanding; prints MB/s of the runtime alone (no disk, no hashing).")
+        @Option(help: "Proxy of the target.") var proxy: String
+        @Option(help: "Total bytes.") var total = 1 << 30
+        @Option(help: "Bytes per call.") var chunk = 1 << 20
+        @Option(help: "Calls outstanding.") var window = 4
+
+        func run() throws {
+            let communicator = try Communicator(["--Ice.MessageSizeMax=65536"])
+            defer { communicator.destroy() }
+            guard let p = try communicator.stringToProxy(proxy, as: BenchPrx.self) else { throw ValidationError("null proxy") }
+            let payload = ByteBuffer(bytes: [UInt8](repeating: 7, count: chunk))
+            try p.ice_ping()
+            let start = ContinuousClock.now
+            var outstanding: [InvocationFuture<Void>] = []
+            var offset = 0
+            while offset < total {
+                if outstanding.count == window { try outstanding.removeFirst().result() }
+                let f = try p.sendAsync(offset: Int64(offset), bytes: payload)
+                _ = try f.sent()
+                outstanding.append(f)
+                offset += chunk
+            }
+            for f in outstanding { try f.result() }
+            let seconds = (ContinuousClock.now - start) / .seconds(1)
+            print(String(format: "throughput %d bytes %.3f s %.1f MB/s", total, seconds, Double(total) / seconds / 1e6))
         }
     }
 }

@@ -184,6 +184,8 @@ public final class FileStore: Sendable {
         defer { upload.endOperation() }
         if length == 0 { return }
 
+        let range = offset..<end
+        if upload.receivedRanges.overlaps(range) { upload.digest.invalidate() }
         let failure = bytes.withUnsafeReadableBytes { raw -> SystemCallError? in
             do throws(SystemCallError) {
                 try StorageIO.pwriteAll(upload.fd, raw, at: offset, path: upload.partPath)
@@ -196,7 +198,18 @@ public final class FileStore: Sendable {
             logger.error("write failed", metadata: ["upload": "\(uploadID)", "offset": "\(offset)", "error": "\(failure)"])
             throw .storage(failure, while: "writing \(length) bytes at offset \(offset)")
         }
-        if upload.record(offset..<end, syncEveryBytes: syncEveryBytes, syncInterval: syncInterval) {
+        let persistNow = upload.record(range, syncEveryBytes: syncEveryBytes, syncInterval: syncInterval)
+        let contiguousEnd = upload.receivedRanges.contiguousEnd(from: 0)
+        let hashFailure = bytes.withUnsafeReadableBytes { raw -> SystemCallError? in
+            do throws(SystemCallError) {
+                try upload.digest.wrote(range, bytes: raw, contiguousEnd: contiguousEnd, fd: upload.fd, path: upload.partPath)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if hashFailure != nil { upload.digest.invalidate() }  // commit hashes the file instead
+        if persistNow {
             try persist(upload, wait: false)
         }
     }
@@ -254,10 +267,14 @@ public final class FileStore: Sendable {
         }
 
         let actual: String
-        do {
-            actual = try FileChecksum.sha256Hex(fd: upload.fd, path: upload.partPath)
-        } catch {
-            throw .storage(error, while: "computing the checksum of the upload")
+        if let running = upload.digest.finalHex(size: upload.size) {
+            actual = running
+        } else {
+            do {
+                actual = try FileChecksum.sha256Hex(fd: upload.fd, path: upload.partPath)
+            } catch {
+                throw .storage(error, while: "computing the checksum of the upload")
+            }
         }
         guard actual == expectedHex else {
             logger.warning("checksum mismatch", metadata: ["upload": "\(uploadID)", "expected": "\(expectedHex)", "actual": "\(actual)"])

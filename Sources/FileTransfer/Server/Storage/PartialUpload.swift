@@ -37,6 +37,8 @@ final class PartialUpload: @unchecked Sendable {
     let partPath: String
     let metaPath: String
     let fd: Int32
+    /// SHA-256 of the received prefix, kept up to date by writes (see `PrefixDigest`).
+    let digest = PrefixDigest()
 
     private let condition = NSCondition()
     private var phase: Phase = .open

@@ -100,6 +100,20 @@ public struct RangeSet: Equatable, Hashable, Sendable {
         return candidate.lowerBound <= range.lowerBound && range.upperBound <= candidate.upperBound
     }
 
+    /// Whether any byte of `range` is covered.
+    public func overlaps(_ range: Range<Int64>) -> Bool {
+        guard !range.isEmpty else { return false }
+        let index = firstIndex(endingAtOrAfter: range.lowerBound + 1)
+        return index < ranges.count && ranges[index].lowerBound < range.upperBound
+    }
+
+    /// The end of the covered run that contains `start`, or `start` if it is not covered.
+    public func contiguousEnd(from start: Int64) -> Int64 {
+        let index = firstIndex(endingAtOrAfter: start + 1)
+        guard index < ranges.count, ranges[index].lowerBound <= start else { return start }
+        return ranges[index].upperBound
+    }
+
     /// Whether every range of `self` is covered by `other`.
     public func isSubset(of other: RangeSet) -> Bool {
         ranges.allSatisfy { other.contains($0) }

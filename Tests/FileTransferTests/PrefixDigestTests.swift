@@ -1,0 +1,86 @@
+import Foundation
+import NIOCore
+import XCTest
+
+@testable import FileTransfer
+
+/// The running SHA-256 that spares `commit` a full read of the file.
+final class PrefixDigestTests: XCTestCase {
+    var dir: URL!
+    var fd: Int32 = -1
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("digest-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        fd = open(dir.appendingPathComponent("part").path, O_RDWR | O_CREAT, 0o600)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+    }
+
+    override func tearDownWithError() throws {
+        close(fd)
+        try FileManager.default.removeItem(at: dir)
+    }
+
+    func bytes(_ n: Int, seed: UInt8) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 7) &+ seed } }
+
+    /// Writes a chunk to the file, records it, and feeds the digest, as `FileStore.write` does.
+    func write(_ chunk: [UInt8], at offset: Int64, digest: PrefixDigest, received: inout RangeSet) throws {
+        _ = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        let range = offset..<(offset + Int64(chunk.count))
+        received.insert(range)
+        try chunk.withUnsafeBytes {
+            try digest.wrote(range, bytes: $0, contiguousEnd: received.contiguousEnd(from: 0), fd: fd, path: "part")
+        }
+    }
+
+    func testInOrderAndOutOfOrderChunksGiveTheFileDigest() throws {
+        let chunks = (0..<8).map { bytes(3000 + $0, seed: UInt8($0)) }
+        var offsets: [Int64] = []
+        var total: Int64 = 0
+        for c in chunks {
+            offsets.append(total)
+            total += Int64(c.count)
+        }
+        let digest = PrefixDigest()
+        var received = RangeSet()
+        for i in [0, 2, 1, 5, 4, 3, 7, 6] {
+            try write(chunks[i], at: offsets[i], digest: digest, received: &received)
+        }
+        let expected = FileChecksum.sha256Hex(of: chunks.flatMap { $0 })
+        XCTAssertEqual(digest.finalHex(size: total), expected)
+    }
+
+    func testIncompleteOrInvalidatedDigestIsNotUsed() throws {
+        let digest = PrefixDigest()
+        var received = RangeSet()
+        try write(bytes(100, seed: 1), at: 0, digest: digest, received: &received)
+        XCTAssertNil(digest.finalHex(size: 200), "half the file is not its digest")
+        try write(bytes(100, seed: 2), at: 100, digest: digest, received: &received)
+        XCTAssertNotNil(digest.finalHex(size: 200))
+
+        let resent = PrefixDigest()
+        var again = RangeSet()
+        try write(bytes(100, seed: 1), at: 0, digest: resent, received: &again)
+        resent.invalidate()
+        try write(bytes(100, seed: 2), at: 100, digest: resent, received: &again)
+        XCTAssertNil(resent.finalHex(size: 200))
+    }
+
+    func testCommitAfterAResendWithOtherBytesChecksTheFinalContent() throws {
+        let root = dir.appendingPathComponent("root").path
+        let store = try FileStore(root: root)
+        let first = ByteBuffer(bytes: bytes(4096, seed: 1))
+        let second = ByteBuffer(bytes: bytes(4096, seed: 2))
+        let changed = ByteBuffer(bytes: bytes(4096, seed: 9))
+        let upload = try store.open(path: "f.bin", size: 8192, overwrite: false, resume: false)
+        try store.write(uploadID: upload.id, offset: 0, bytes: first)
+        try store.write(uploadID: upload.id, offset: 4096, bytes: second)
+        try store.write(uploadID: upload.id, offset: 0, bytes: changed)  // a resend with other bytes
+        let stale = FileChecksum.sha256Hex(of: bytes(4096, seed: 1) + bytes(4096, seed: 2))
+        XCTAssertThrowsError(try store.commit(uploadID: upload.id, sha256: stale)) { error in
+            guard case .integrity = error as? FileStoreError else { return XCTFail("\(error)") }
+        }
+        let actual = FileChecksum.sha256Hex(of: bytes(4096, seed: 9) + bytes(4096, seed: 2))
+        XCTAssertEqual(try store.commit(uploadID: upload.id, sha256: actual).sha256, actual)
+    }
+}

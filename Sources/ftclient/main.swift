@@ -39,19 +39,26 @@ let exitCodesHelp = """
       66  the local file does not exist or cannot be read
       69  cannot connect, or the connection failed after every retry
       70  internal error, or an unexpected failure of the server
-      73  get: cannot create or write the local file
+      73  get: cannot create or write the local file; tune --save: cannot
+          write the config file
       74  integrity failure: checksum mismatch (IntegrityError on commit,
           or a download that does not match the server's SHA-256)
+      130 tune interrupted (Ctrl-C); its scratch upload was aborted
     """
 
 let settingsHelp = """
     Every option is also a property, read from the config file (--config FILE
-    or --Ice.Config=FILE) or given as --FileClient.Name=value. Flags win over
-    properties, properties over the defaults:
+    or --Ice.Config=FILE; without either, config/ftclient.conf if it exists,
+    else ~/.config/floe/ftclient.conf if it exists) or given as
+    --FileClient.Name=value. Flags win over properties, properties over the
+    defaults:
       FileClient.Proxy      store:tcp -h 127.0.0.1 -p 10000     (--proxy)
       FileClient.Host/Port  proxy store:tcp -h HOST -p PORT  (--host/--port)
       FileClient.ChunkSize  256KiB  bytes per request, KiB/MiB suffixes
-      FileClient.Window     8       requests outstanding at most (--window)
+      FileClient.Window     auto    requests outstanding at most (--window N),
+                                    or auto: twice the measured bandwidth-delay
+                                    product (ftclient tune measures the link)
+      FileClient.MaxInFlight 64MiB  memory cap of auto (--max-in-flight)
       FileClient.Compress   off     off | on | auto (--compress)
       FileClient.Level      1       zlib level, 1 to 9 (--level)
       FileClient.Retries    5       reconnections in a row (--retries)
@@ -70,7 +77,7 @@ struct FTClient: ParsableCommand {
         commandName: "ftclient",
         abstract: "Send and fetch files through a Floe file-transfer server (Ice protocol).",
         discussion: settingsHelp + "\n\n" + exitCodesHelp,
-        subcommands: [Send.self, Get.self, List.self, StatCommand.self])
+        subcommands: [Send.self, Get.self, List.self, StatCommand.self, Tune.self])
 }
 
 /// Options every command shares: where the server is and how to configure the client.
@@ -99,8 +106,13 @@ struct TransferOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Bytes per request, e.g. 262144, 256KiB, 1MiB.", valueName: "size"))
     var chunkSize: String?
 
-    @Option(help: "Requests outstanding at most (1 waits for each reply).")
-    var window: Int?
+    @Option(help: ArgumentHelp(
+        "Requests outstanding at most (1 waits for each reply), or auto (the default): twice the measured bandwidth-delay product.",
+        valueName: "n|auto"))
+    var window: String?
+
+    @Option(help: ArgumentHelp("Memory cap of --window auto: bytes of chunks outstanding at most (default 64MiB).", valueName: "size"))
+    var maxInFlight: String?
 
     @Flag(help: "No progress display (it is shown only when stderr is a terminal).")
     var noProgress = false
@@ -112,9 +124,15 @@ final class ClientContext {
     let communicator: Communicator
     let store: StorePrx
 
-    init(connection: ConnectionOptions, transfer: TransferOptions? = nil, send: Send? = nil) throws {
+    /// - Parameter minimumChunkSize: raise Ice.MessageSizeMax for chunks this large too (tune).
+    init(connection: ConnectionOptions, transfer: TransferOptions? = nil, send: Send? = nil, minimumChunkSize: Int = 0) throws {
         var args = ["ftclient"] + PropertyArguments.values
-        if let config = connection.config {
+        var config = connection.config
+        if config == nil, !args.contains(where: { $0.hasPrefix("--Ice.Config=") }) {
+            let path = ClientConfigFile.defaultPath()
+            if FileManager.default.fileExists(atPath: path) { config = path }
+        }
+        if let config {
             if let i = args.firstIndex(where: { $0.hasPrefix("--Ice.Config=") }) {
                 args[i] += "," + config
             } else {
@@ -129,14 +147,20 @@ final class ClientContext {
         flags.retries = connection.retries
         flags.json = connection.json
         flags.chunkSize = transfer?.chunkSize
-        flags.window = transfer?.window
+        if let text = transfer?.window {
+            guard let w = WindowSetting.parse(text) else {
+                throw UsageError("invalid window `\(text)': expected auto or 1 to 1024")
+            }
+            flags.window = w
+        }
+        flags.maxInFlight = transfer?.maxInFlight
         flags.noProgress = transfer?.noProgress ?? false
         flags.compress = send?.compress
         flags.level = send?.level
         flags.overwrite = send?.overwrite ?? false
         flags.resume = send?.resume ?? false
         settings = try ClientSettings.resolve(properties, flags: flags)
-        ClientSettings.applyMessageSizeMax(to: properties, chunkSize: settings.chunkSize)
+        ClientSettings.applyMessageSizeMax(to: properties, chunkSize: max(settings.chunkSize, minimumChunkSize))
         var logger = Logger(label: "ftclient")
         logger.logLevel = .error
         communicator = Communicator(properties: properties, logger: logger)
@@ -330,6 +354,90 @@ struct StatCommand: ParsableCommand {
                 printLine(try ClientOutput.json(FileInfoJSON(info)))
             } else {
                 printLine(ClientOutput.statText(info))
+            }
+        } catch {
+            throw failure(error)
+        }
+    }
+}
+
+struct Tune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the link to a server and recommend --chunk-size and --window.",
+        discussion: """
+            Measures the round trip (median of 20 pings), then sends generated data
+            to a scratch upload (.tune-<random>.tmp, aborted at the end, never
+            committed) with chunks of 64KiB, 256KiB and 1MiB and windows 1, 2, 4,
+            8, 16, 32 (a window is doubled only while that raised throughput by more
+            than 5 %), each for an equal slice of --seconds. Prints a table (chunk,
+            window, MB/s, note) and recommends the smallest window within 3 % of the
+            best throughput, and for it the smallest chunk. --save writes them as
+            FileClient.ChunkSize and FileClient.Window into the config file (--config,
+            else config/ftclient.conf if it exists, else
+            ~/.config/floe/ftclient.conf), keeping its other lines. \(seeExitCodes)
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Seconds the whole measurement may take.")
+    var seconds: Double = 10
+
+    @Flag(help: "Write the recommendation into the config file.")
+    var save = false
+
+    func run() throws {
+        do {
+            guard seconds.isFinite, seconds >= 1, seconds <= 3600 else {
+                throw UsageError("invalid --seconds \(seconds): expected 1 to 3600")
+            }
+            var options = TuneOptions()
+            options.duration = .milliseconds(Int64(seconds * 1000))
+            let context = try ClientContext(connection: connection, minimumChunkSize: options.chunkSizes.max() ?? 0)
+            defer { context.communicator.destroy() }
+            options.invocationTimeout = context.settings.timeout
+            let tuner = Tuner(store: context.store, options: options)
+            let json = context.settings.json
+            if !json, isatty(STDERR_FILENO) == 1 {
+                tuner.onRow = { row in
+                    let line = "  measured \(ByteSize.format(Int64(row.chunkSize))) x \(row.window): "
+                        + "\(String(format: "%.2f", row.megabytesPerSecond)) MB/s\n"
+                    FileHandle.standardError.write(Data(line.utf8))
+                }
+            }
+            // Ctrl-C stops the sweep; the scratch upload is still aborted.
+            signal(SIGINT, SIG_IGN)
+            let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+            interrupt.setEventHandler { tuner.cancel() }
+            interrupt.resume()
+            defer { interrupt.cancel() }
+            let result: TuneResult
+            do {
+                result = try tuner.run()
+            } catch is TuneCancelled {
+                FileHandle.standardError.write(Data("ftclient: tune interrupted; the scratch upload was aborted\n".utf8))
+                throw ExitCode(130)
+            }
+            var savedTo: String?
+            if save {
+                let path = connection.config ?? ClientConfigFile.defaultPath()
+                do {
+                    try ClientConfigFile.save(
+                        [("FileClient.ChunkSize", ClientConfigFile.sizeText(result.recommendedChunkSize)),
+                         ("FileClient.Window", String(result.recommendedWindow))],
+                        to: path)
+                } catch {
+                    throw LocalFileError(.cannotCreate, path: path, reason: "\(error)")
+                }
+                savedTo = path
+            }
+            if let error = result.abortError {
+                FileHandle.standardError.write(Data(
+                    "ftclient: warning: could not abort the scratch upload \(result.scratchPath) (\(error)); the server removes it once it expires\n".utf8))
+            }
+            if json {
+                printLine(try ClientOutput.json(TuneSummary(result, savedTo: savedTo)))
+            } else {
+                printLine(ClientOutput.tuneReport(result, savedTo: savedTo))
             }
         } catch {
             throw failure(error)

@@ -204,7 +204,8 @@ final class ClientUnitTests: XCTestCase {
         XCTAssertEqual(defaults, ClientSettings())
         XCTAssertEqual(defaults.proxy, "store:tcp -h 127.0.0.1 -p 10000")
         XCTAssertEqual(defaults.chunkSize, 256 * 1024)
-        XCTAssertEqual(defaults.window, 8)
+        XCTAssertEqual(defaults.window, .auto, "auto is the default window")
+        XCTAssertEqual(defaults.maxInFlight, 64 << 20)
     }
 
     func testInvalidSettings() {

@@ -25,6 +25,12 @@ public struct SendSummary: Codable, Equatable, Sendable {
     public var reconnects: Int
     /// `send` / `sendCompressed` requests made.
     public var chunks: Int
+    /// Only with `--window auto`: `"auto"`, the minimum round trip measured (ms), the largest
+    /// window used, and the memory cap (bytes). `window` is then the window at the end.
+    public var windowMode: String?
+    public var rttMs: Double?
+    public var maxWindow: Int?
+    public var maxInFlight: Int?
 
     public init(_ r: SendResult) {
         file = r.localPath
@@ -41,6 +47,12 @@ public struct SendSummary: Codable, Equatable, Sendable {
         resumedBytes = r.resumedBytes
         reconnects = r.reconnects
         chunks = r.chunks
+        if r.autoWindow {
+            windowMode = "auto"
+            rttMs = r.roundTrip.map { ($0.seconds * 1e6).rounded() / 1e3 }
+            maxWindow = r.maxWindow
+            maxInFlight = r.maxBytesInFlight
+        }
     }
 }
 
@@ -58,6 +70,11 @@ public struct GetSummary: Codable, Equatable, Sendable {
     public var verified: Bool
     public var reconnects: Int
     public var chunks: Int
+    /// As in `SendSummary`, only with `--window auto`.
+    public var windowMode: String?
+    public var rttMs: Double?
+    public var maxWindow: Int?
+    public var maxInFlight: Int?
 
     public init(_ r: DownloadResult) {
         file = r.localPath
@@ -71,6 +88,12 @@ public struct GetSummary: Codable, Equatable, Sendable {
         verified = r.verified
         reconnects = r.reconnects
         chunks = r.chunks
+        if r.autoWindow {
+            windowMode = "auto"
+            rttMs = r.roundTrip.map { ($0.seconds * 1e6).rounded() / 1e3 }
+            maxWindow = r.maxWindow
+            maxInFlight = r.maxBytesInFlight
+        }
     }
 }
 
@@ -105,8 +128,14 @@ public enum ClientOutput {
         var first = "sent \(r.localPath) -> \(r.remotePath): \(ByteSize.format(r.bytes)) (\(r.bytes) bytes) in "
             + "\(formatDecimal(r.seconds, digits: 2)) s, \(formatDecimal(r.megabytesPerSecond, digits: 2)) MB/s"
         if r.resumedBytes > 0 { first += ", \(ByteSize.format(r.resumedBytes)) resumed" }
+        if let data = r.dataSeconds, data > 0 {
+            first += " (data \(formatDecimal(data, digits: 2)) s at \(formatDecimal(Double(r.bytes - r.resumedBytes) / data / 1e6, digits: 2)) MB/s)"
+        }
         lines.append(first)
         var second = "  \(r.chunks) chunk\(r.chunks == 1 ? "" : "s") of \(ByteSize.format(Int64(r.chunkSize))), window \(r.window)"
+        if r.autoWindow {
+            second += autoWindowNote(roundTrip: r.roundTrip, maxWindow: r.maxWindow, cap: r.maxBytesInFlight)
+        }
         second += ", compression \(r.compression)"
         if r.compression != .off {
             second += " (\(r.compressedChunks) compressed, ratio \(formatDecimal(r.compressionRatio, digits: 2)), "
@@ -123,9 +152,19 @@ public enum ClientOutput {
         var s = "got \(r.remotePath) -> \(r.localPath): \(ByteSize.format(r.bytes)) (\(r.bytes) bytes) in "
             + "\(formatDecimal(r.seconds, digits: 2)) s, \(formatDecimal(r.megabytesPerSecond, digits: 2)) MB/s, "
             + "\(r.chunks) chunk\(r.chunks == 1 ? "" : "s"), window \(r.window)"
+        if r.autoWindow { s += autoWindowNote(roundTrip: r.roundTrip, maxWindow: r.maxWindow, cap: r.maxBytesInFlight) }
         if r.reconnects > 0 { s += ", \(r.reconnects) reconnect\(r.reconnects == 1 ? "" : "s")" }
         s += "\n  sha256 \(r.sha256)" + (r.verified ? " (verified)" : " (the server reported no checksum)")
         return s
+    }
+
+    /// ` (auto: RTT 20.4 ms, max 13, cap 64.0 MiB)`
+    static func autoWindowNote(roundTrip: Duration?, maxWindow: Int?, cap: Int?) -> String {
+        var parts: [String] = []
+        if let rtt = roundTrip { parts.append("RTT \(formatDecimal(rtt.seconds * 1e3, digits: 1)) ms") }
+        if let maxWindow { parts.append("max \(maxWindow)") }
+        if let cap { parts.append("cap \(ByteSize.format(Int64(cap)))") }
+        return " (auto" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")) + ")"
     }
 
     /// `path  size bytes  sha256 …  modified …`
@@ -194,5 +233,86 @@ public enum ClientOutput {
         let s = total % 60
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return h > 0 ? "\(h):\(two(m)):\(two(s))" : "\(m):\(two(s))"
+    }
+}
+
+/// One row of `ftclient tune --json`.
+public struct TuneRowJSON: Codable, Equatable, Sendable {
+    public var chunkSize: Int
+    public var window: Int
+    public var mbps: Double
+    public var replies: Int
+    public var note: String
+
+    public init(_ r: TuneRow) {
+        chunkSize = r.chunkSize
+        window = r.window
+        mbps = (r.megabytesPerSecond * 1000).rounded() / 1000
+        replies = r.replies
+        note = r.note
+    }
+}
+
+/// The JSON object `ftclient tune --json` prints: the recommendation at the top level
+/// (`chunkSize`, `window`, `mbps`), the fastest configuration, the median `rttMs`, every
+/// measured row, the scratch upload and whether it was aborted, and where `--save` wrote.
+public struct TuneSummary: Codable, Equatable, Sendable {
+    public var chunkSize: Int
+    public var window: Int
+    public var mbps: Double
+    public var best: TuneRowJSON
+    public var rttMs: Double
+    public var pings: Int
+    public var rows: [TuneRowJSON]
+    public var scratch: String
+    public var declaredSize: Int64
+    public var aborted: Bool
+    public var seconds: Double
+    public var saved: String?
+
+    public init(_ r: TuneResult, savedTo: String?) {
+        chunkSize = r.recommendedChunkSize
+        window = r.recommendedWindow
+        mbps = TuneRowJSON(r.recommended).mbps
+        best = TuneRowJSON(r.best)
+        rttMs = (r.roundTrip.seconds * 1e6).rounded() / 1e3
+        pings = r.pings
+        rows = r.rows.map(TuneRowJSON.init)
+        scratch = r.scratchPath
+        declaredSize = r.declaredSize
+        aborted = r.aborted
+        seconds = (r.seconds * 1000).rounded() / 1000
+        saved = savedTo
+    }
+}
+
+extension ClientOutput {
+    /// `ftclient tune`'s text report: the round trip, the table and the recommendation.
+    public static func tuneReport(_ r: TuneResult, savedTo: String?) -> String {
+        var lines: [String] = []
+        lines.append("RTT \(formatDecimal(r.roundTrip.seconds * 1e3, digits: 2)) ms (median of \(r.pings) pings); "
+            + "scratch upload \(r.scratchPath) (\(ByteSize.format(r.declaredSize)) declared, "
+            + (r.aborted ? "aborted" : "NOT aborted") + ")")
+        let header = ("CHUNK", "WINDOW", "MB/s", "NOTE")
+        let rows = r.rows.map { (ClientConfigFile.sizeText($0.chunkSize), String($0.window), formatDecimal($0.megabytesPerSecond, digits: 2), $0.note) }
+        let w0 = max(header.0.count, rows.map { $0.0.count }.max() ?? 0)
+        let w1 = max(header.1.count, rows.map { $0.1.count }.max() ?? 0)
+        let w2 = max(header.2.count, rows.map { $0.2.count }.max() ?? 0)
+        func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
+        func line(_ c: (String, String, String, String)) -> String {
+            let s = pad(c.0, w0) + "  " + pad(c.1, w1) + "  " + pad(c.2, w2) + (c.3.isEmpty ? "" : "  " + c.3)
+            return s
+        }
+        lines.append(line(header))
+        for row in rows { lines.append(line(row)) }
+        let rec = r.recommended
+        let best = r.best
+        lines.append("recommended: --chunk-size \(ClientConfigFile.sizeText(rec.chunkSize)) --window \(rec.window)  "
+            + "(\(formatDecimal(rec.megabytesPerSecond, digits: 2)) MB/s; best \(formatDecimal(best.megabytesPerSecond, digits: 2)) MB/s "
+            + "with \(ClientConfigFile.sizeText(best.chunkSize)) x \(best.window))")
+        if let savedTo {
+            lines.append("saved to \(savedTo): FileClient.ChunkSize = \(ClientConfigFile.sizeText(rec.chunkSize)), FileClient.Window = \(rec.window)")
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -15,8 +15,12 @@ import Darwin
 public struct DownloadOptions: Sendable {
     /// Bytes per `read` request.
     public var chunkSize: Int = 256 * 1024
-    /// Most `read` requests outstanding at any time.
+    /// Most `read` requests outstanding at any time (unused with `autoWindow`).
     public var window: Int = 8
+    /// Let the window follow the measured bandwidth-delay product (as `SendOptions.autoWindow`).
+    public var autoWindow: Bool = false
+    /// The memory cap of `autoWindow`, in bytes of outstanding chunks.
+    public var maxBytesInFlight: Int = 64 << 20
     /// Failed attempts in a row, without progress in between, before giving up.
     public var maxRetries: Int = 5
     public var initialBackoff: Duration = .milliseconds(200)
@@ -26,6 +30,19 @@ public struct DownloadOptions: Sendable {
     public var progressInterval: Duration = .milliseconds(100)
 
     public init() {}
+
+    /// The window setting these options describe.
+    public var windowSetting: WindowSetting {
+        get { autoWindow ? .auto : .fixed(window) }
+        set {
+            switch newValue {
+            case .auto: autoWindow = true
+            case .fixed(let n):
+                autoWindow = false
+                window = n
+            }
+        }
+    }
 }
 
 /// What a download did.
@@ -43,7 +60,13 @@ public struct DownloadResult: Sendable {
     public var chunks: Int
     public var reconnects: Int
     public var chunkSize: Int
+    /// The window at the end (for a fixed window, the window).
     public var window: Int
+    /// With `auto`: the minimum round trip measured, the largest window used and the cap.
+    public var autoWindow: Bool = false
+    public var roundTrip: Duration?
+    public var maxWindow: Int?
+    public var maxBytesInFlight: Int?
     /// Whether the server reported a checksum to compare with (it matched, or the download failed).
     public var verified: Bool
 
@@ -73,7 +96,10 @@ public final class Downloader: @unchecked Sendable {
     public func download(_ remotePath: String, to localPath: String) throws -> DownloadResult {
         let start = ContinuousClock.now
         let chunkSize = max(1, options.chunkSize)
-        let window = max(1, options.window)
+        let auto = options.autoWindow
+            ? AutoWindowController(chunkSize: chunkSize, maxBytesInFlight: options.maxBytesInFlight)
+            : nil
+        var window = auto?.window ?? max(1, options.window)
         var failuresInARow = 0
         var reconnects = 0
         var progressSinceFailure = false
@@ -121,7 +147,7 @@ public final class Downloader: @unchecked Sendable {
             if !keep { unlink(temporary) }
         }
 
-        typealias Completion = (offset: Int64, length: Int, result: Result<ByteBuffer, any Error>)
+        typealias Completion = (offset: Int64, length: Int, result: Result<ByteBuffer, any Error>, sentAt: SentMark)
         let completions = BlockingQueue<Completion>()
         var pending: [(offset: Int64, length: Int)] = []
         var next: Int64 = 0
@@ -130,7 +156,8 @@ public final class Downloader: @unchecked Sendable {
         var written: Int64 = 0
         var hasher = SHA256()
         var reorder: [Int64: ByteBuffer] = [:]
-        let maxAhead = Int64(2 * window) * Int64(chunkSize)
+        // How far requests may run ahead of the hashed prefix (bounds the reorder buffer).
+        var maxAhead: Int64 { Int64(2 * window) * Int64(chunkSize) }
         var failure: (any Error)?
         var chunks = 0
         var lastReport = ContinuousClock.now
@@ -160,9 +187,13 @@ public final class Downloader: @unchecked Sendable {
                     break
                 }
                 do {
+                    let early = auto?.mark()
                     let f = try store.readAsync(path: remotePath, offset: request.offset, length: Int32(request.length))
+                    let sentAt = SentMark()
+                    // As in `ChunkRequests`: a request sent on this path is marked before the call.
+                    if let auto { f.addSentCallback { _, synchronously in sentAt.set(synchronously ? early! : auto.mark()) } }
                     f.addDoneCallback { f in
-                        completions.put((request.offset, request.length, Result { try f.result() }))
+                        completions.put((request.offset, request.length, Result { try f.result() }, sentAt))
                     }
                     inFlight += 1
                     chunks += 1
@@ -193,6 +224,7 @@ public final class Downloader: @unchecked Sendable {
                     continue
                 }
                 let got = min(n, c.length)
+                if let auto, let mark = c.sentAt.get() { window = auto.replied(mark, bytes: got) }
                 if got < c.length { pending.append((c.offset + Int64(got), c.length - got)) }
                 try writeFully(fd: fd, bytes.getSlice(at: bytes.readerIndex, length: got)!, at: c.offset, path: destination)
                 written += Int64(got)
@@ -215,11 +247,26 @@ public final class Downloader: @unchecked Sendable {
             throw LocalFileError(.cannotCreate, path: destination, reason: String(cString: strerror(errno)))
         }
         keep = true
-        return DownloadResult(
+        var result = DownloadResult(
             info: info, remotePath: remotePath, localPath: destination, bytes: written,
             seconds: (ContinuousClock.now - start).seconds, sha256: actual, chunks: chunks, reconnects: reconnects,
             chunkSize: chunkSize, window: window, verified: !expected.isEmpty)
+        if let auto {
+            result.autoWindow = true
+            result.roundTrip = auto.roundTrip
+            result.maxWindow = auto.maxWindow
+            result.maxBytesInFlight = options.maxBytesInFlight
+        }
+        return result
     }
+}
+
+/// When a `read` request was sent (`--window auto`), set by its sent callback.
+final class SentMark: @unchecked Sendable {
+    private let lock = NSLock()
+    private var mark: AutoWindow.SendMark?
+    func set(_ m: AutoWindow.SendMark) { lock.withLock { mark = m } }
+    func get() -> AutoWindow.SendMark? { lock.withLock { mark } }
 }
 
 /// Writes all of `bytes` at `offset`.

@@ -56,29 +56,46 @@ final class BlockingQueue<T>: @unchecked Sendable {
     }
 }
 
-/// A counting semaphore that can be cancelled: bounds how many chunks are read ahead.
+/// A counting semaphore that can be cancelled and resized: bounds how many chunks are read
+/// ahead. Shrinking it takes effect as tokens come back (none is taken away from a holder).
 final class TokenPool: @unchecked Sendable {
     private let condition = NSCondition()
-    private var available: Int
+    private var capacity: Int
+    private var taken = 0
     private var cancelled = false
 
-    init(_ count: Int) { available = count }
+    init(_ count: Int) { capacity = max(1, count) }
 
     /// Takes a token; returns false if the pool was cancelled.
     func acquire() -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while available == 0 && !cancelled { condition.wait() }
+        while taken >= capacity && !cancelled { condition.wait() }
         if cancelled { return false }
-        available -= 1
+        taken += 1
         return true
     }
 
     func release() {
         condition.lock()
-        available += 1
+        taken -= 1
         condition.signal()
         condition.unlock()
+    }
+
+    /// Changes how many tokens may be taken at once (at least 1).
+    func resize(to count: Int) {
+        condition.lock()
+        let grew = count > capacity
+        capacity = max(1, count)
+        if grew { condition.broadcast() }
+        condition.unlock()
+    }
+
+    var size: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return capacity
     }
 
     func cancel() {
@@ -92,14 +109,47 @@ final class TokenPool: @unchecked Sendable {
 /// The requests in flight: at most `limit` at a time. A slot is taken before a request is
 /// invoked and given back when *its* reply arrives (in completion order), so a slow reply does
 /// not hold up the others.
+///
+/// The limit may change while requests are outstanding (`--window auto`): a larger one lets
+/// waiting senders go at once; a smaller one lets no request start until fewer than the new
+/// limit are outstanding. Either way no request starts while `limit` or more are outstanding.
 final class InFlightWindow: @unchecked Sendable {
-    let limit: Int
     private let condition = NSCondition()
+    private var currentLimit: Int
+    private var largestLimit: Int
     private var count = 0
     private var failure: (any Error)?
     private var completed: Int64 = 0
 
-    init(limit: Int) { self.limit = max(1, limit) }
+    init(limit: Int) {
+        currentLimit = max(1, limit)
+        largestLimit = currentLimit
+    }
+
+    /// The current limit.
+    var limit: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return currentLimit
+    }
+
+    /// The largest limit set so far.
+    var maxLimit: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return largestLimit
+    }
+
+    /// Sets the limit (at least 1); wakes a waiting `acquire` when it grows.
+    func setLimit(_ newLimit: Int) {
+        condition.lock()
+        let limit = max(1, newLimit)
+        let grew = limit > currentLimit
+        currentLimit = limit
+        largestLimit = max(largestLimit, limit)
+        if grew { condition.broadcast() }
+        condition.unlock()
+    }
 
     var inFlight: Int {
         condition.lock()
@@ -121,12 +171,21 @@ final class InFlightWindow: @unchecked Sendable {
         defer { condition.unlock() }
         while true {
             if let failure { throw failure }
-            if count < limit {
+            if count < currentLimit {
                 count += 1
                 return
             }
             waitOrTick(interval: interval, tick: tick)
         }
+    }
+
+    /// Takes a slot if one is free now (fewer than `limit` outstanding, no failure).
+    func tryAcquire() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard failure == nil, count < currentLimit else { return false }
+        count += 1
+        return true
     }
 
     /// Gives the slot of a completed request back, recording its error (first one wins).

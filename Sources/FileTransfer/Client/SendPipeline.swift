@@ -73,6 +73,11 @@ final class SendPipeline: @unchecked Sendable {
         try ready.take()
     }
 
+    /// Changes how many buffers may be read ahead (`--window auto` follows the window).
+    func setReadAhead(_ count: Int) {
+        tokens.resize(to: max(1, count))
+    }
+
     /// The sender is done with one item (all its pieces were sent): one more may be read.
     func finish(_ item: PreparedItem) {
         tokens.release()

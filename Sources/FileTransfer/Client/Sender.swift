@@ -15,7 +15,16 @@ public struct SendOptions: Sendable {
     /// Bytes per `send` request (the last chunk may be shorter).
     public var chunkSize: Int = 256 * 1024
     /// Most requests outstanding (sent, reply not yet received) at any time; 1 is stop-and-wait.
+    /// Unused when `autoWindow` is set.
     public var window: Int = 8
+    /// `--window auto`: the window starts at 8 (within the cap) and follows twice the
+    /// bandwidth-delay product measured from sent callbacks and replies, plus one (see
+    /// `AutoWindow`, `ChunkRequests`), never beyond `maxBytesInFlight`. It may grow or shrink
+    /// between requests. `window` is then unused.
+    public var autoWindow: Bool = false
+    /// The memory cap of `autoWindow`: at most this many bytes of chunks outstanding (and read
+    /// ahead); the window is at least 1 whatever the cap.
+    public var maxBytesInFlight: Int = 64 << 20
     public var compression: CompressionMode = .off
     /// zlib level, 1 (fastest) to 9 (smallest).
     public var level: Int = 1
@@ -39,9 +48,28 @@ public struct SendOptions: Sendable {
 
     public init() {}
 
-    /// Buffers read ahead of the network (each `chunkSize`): with `window` requests in flight
-    /// this keeps memory near 2 × window × chunk.
-    var readAhead: Int { max(2, window) }
+    /// The fixed window, or the memory cap in chunks with `autoWindow`.
+    var windowCap: Int { autoWindow ? max(1, maxBytesInFlight / max(1, chunkSize)) : max(1, window) }
+
+    /// Buffers read ahead of the network (each `chunkSize`) for a window of `window`: with
+    /// `window` requests in flight this keeps memory near 2 × window × chunk. With `autoWindow`
+    /// it follows the current window, up to the cap.
+    func readAhead(forWindow window: Int) -> Int { max(2, min(window, windowCap)) }
+}
+
+extension SendOptions {
+    /// The window setting these options describe.
+    public var windowSetting: WindowSetting {
+        get { autoWindow ? .auto : .fixed(window) }
+        set {
+            switch newValue {
+            case .auto: autoWindow = true
+            case .fixed(let n):
+                autoWindow = false
+                window = n
+            }
+        }
+    }
 }
 
 /// A snapshot of a transfer in progress.
@@ -84,8 +112,18 @@ public struct SendResult: Sendable {
     /// SHA-256 of the local file (lowercase hex).
     public var sha256: String
     public var chunkSize: Int
+    /// The window at the end (for a fixed window, the window).
     public var window: Int
     public var compression: CompressionMode
+    /// Whether the window was `auto`; then `roundTrip` (the minimum one measured), `maxWindow`
+    /// (the largest window used) and `maxBytesInFlight` (the cap) describe it.
+    public var autoWindow: Bool = false
+    public var roundTrip: Duration?
+    public var maxWindow: Int?
+    public var maxBytesInFlight: Int?
+    /// Of `seconds`, the time from the first chunk to the last acknowledgement: the data phase,
+    /// without opening the upload and the commit (in which the server checks the SHA-256).
+    public var dataSeconds: Double?
 
     /// File bytes per wire byte (1 without compression; 3 means a third of the bytes were sent).
     public var compressionRatio: Double { wireBytes > 0 ? Double(sentBytes) / Double(wireBytes) : 1 }
@@ -190,9 +228,11 @@ private final class SendRun {
     let localPath: String
     let remotePath: String
     let size: Int64
-    let window: InFlightWindow
-    let counters = TransferCounters()
+    let requests: ChunkRequests
+    var window: InFlightWindow { requests.slots }
+    var counters: TransferCounters { requests.counters }
     let start = ContinuousClock.now
+    var pipeline: SendPipeline?
 
     var upload: UploadPrx?
     /// Ranges handed to `send` requests in this run (sent or not, acknowledged or not).
@@ -219,7 +259,11 @@ private final class SendRun {
         self.localPath = localPath
         self.remotePath = remotePath
         self.size = size
-        self.window = InFlightWindow(limit: max(1, sender.options.window))
+        let options = sender.options
+        let auto = options.autoWindow
+            ? AutoWindowController(chunkSize: max(1, options.chunkSize), maxBytesInFlight: options.maxBytesInFlight)
+            : nil
+        self.requests = ChunkRequests(window: max(1, options.window), auto: auto)
     }
 
     func run() throws -> SendResult {
@@ -239,11 +283,14 @@ private final class SendRun {
             options.compression == .off ? nil
             : (options.compression, options.level, options.autoMinSavings, min(2, max(1, options.compressionThreads)))
         let pipeline = try SendPipeline(
-            fd: fd, path: localPath, size: size, chunkSize: chunkSize, readAhead: options.readAhead, skip: stored,
-            compression: compression.map { (mode: $0.0, level: $0.1, minSavings: $0.2, workers: $0.3) })
+            fd: fd, path: localPath, size: size, chunkSize: chunkSize, readAhead: options.readAhead(forWindow: window.limit),
+            skip: stored, compression: compression.map { (mode: $0.0, level: $0.1, minSavings: $0.2, workers: $0.3) })
+        self.pipeline = pipeline
         defer { pipeline.cancel() }
 
         var current: PreparedItem?
+        let dataStart = ContinuousClock.now
+        var dataEnd = dataStart
         var nextPiece = 0
         var info: FileInfo?
         var resynced = false
@@ -267,6 +314,7 @@ private final class SendRun {
                     current = nil
                 }
                 if let failure = window.drain(interval: options.progressInterval, tick: { report() }) { throw failure }
+                dataEnd = .now
                 sha256 = pipeline.sha256 ?? ""
                 commitSent = true
                 // The server reads the whole file again to check it: allow for that.
@@ -294,11 +342,19 @@ private final class SendRun {
         pipeline.join()
         report(final: true)
         let elapsed = ContinuousClock.now - start
-        return SendResult(
+        var result = SendResult(
             info: info!, localPath: localPath, remotePath: remotePath, bytes: size, sentBytes: sentBytes,
             wireBytes: wireBytes, resumedBytes: resumedBytes, chunks: chunks, compressedChunks: compressedChunks,
             reconnects: reconnects, seconds: elapsed.seconds, sha256: sha256, chunkSize: chunkSize,
             window: window.limit, compression: options.compression)
+        result.dataSeconds = (dataEnd - dataStart).seconds
+        if let auto = requests.auto {
+            result.autoWindow = true
+            result.roundTrip = auto.roundTrip
+            result.maxWindow = auto.maxWindow
+            result.maxBytesInFlight = options.maxBytesInFlight
+        }
+        return result
     }
 
     // MARK: Requests
@@ -325,33 +381,18 @@ private final class SendRun {
 
     /// Sends one chunk once a window slot is free, and waits until it is sent.
     private func sendPiece(_ piece: PreparedChunk) throws {
-        try window.acquire(interval: options.progressInterval) { report() }
-        taken.insert(piece.offset..<(piece.offset + Int64(piece.length)))
-        let upload = self.upload!
-        let future: InvocationFuture<Void>
-        do {
-            if piece.compressed {
-                future = try upload.sendCompressedAsync(offset: piece.offset, length: Int32(piece.length), zlibData: piece.payload)
-            } else {
-                future = try upload.sendAsync(offset: piece.offset, bytes: piece.payload)
-            }
-        } catch {
-            window.complete(error: error)
-            throw error
+        if requests.auto != nil, let pipeline {
+            // Read ahead as far as the window reaches (within the cap), so the pipe stays full.
+            pipeline.setReadAhead(options.readAhead(forWindow: window.limit))
+        }
+        let range = piece.offset..<(piece.offset + Int64(piece.length))
+        try requests.send(piece, on: upload!, interval: options.progressInterval, tick: { report() }) {
+            taken.insert(range)
         }
         chunks += 1
         if piece.compressed { compressedChunks += 1 }
         sentBytes += Int64(piece.length)
         wireBytes += Int64(piece.payload.readableBytes)
-        let length = piece.length
-        let counters = self.counters
-        let window = self.window
-        future.addDoneCallback { f in
-            let error = (try? f.exception()) ?? nil
-            if error == nil { counters.ack(length) }
-            window.complete(error: error)
-        }
-        _ = try future.sent()
         report()
     }
 

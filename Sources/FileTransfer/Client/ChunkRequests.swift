@@ -1,0 +1,158 @@
+import Foundation
+import Ice
+import NIOCore
+
+/// How many requests a transfer keeps outstanding: a fixed number (`--window 8`; 1 is
+/// stop-and-wait) or `auto`, which follows the bandwidth-delay product the transfer measures
+/// (see `AutoWindow`).
+public enum WindowSetting: Sendable, Hashable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+    case fixed(Int)
+    case auto
+
+    public init(integerLiteral value: Int) { self = .fixed(value) }
+
+    /// `auto` (any case) or a decimal count; nil for anything else. The count is not range
+    /// checked here (`ClientSettings.resolve` does that).
+    public static func parse(_ text: String) -> WindowSetting? {
+        let t = text.trimmingASCIIWhitespace()
+        if t.lowercased() == "auto" { return .auto }
+        return Int(t).map(WindowSetting.fixed)
+    }
+
+    public var description: String {
+        switch self {
+        case .fixed(let n): return String(n)
+        case .auto: return "auto"
+        }
+    }
+
+    /// The fixed count; nil for `auto`.
+    public var fixedCount: Int? {
+        if case .fixed(let n) = self { return n }
+        return nil
+    }
+}
+
+/// `AutoWindow` shared by the thread that sends and the threads that deliver sent callbacks and
+/// replies; also remembers the largest window it chose.
+final class AutoWindowController: @unchecked Sendable {
+    private let lock = NSLock()
+    private var auto: AutoWindow
+    private var largest: Int
+
+    /// The window `auto` starts with (within the cap): the fixed default it replaces, so that
+    /// the first round trip already sends as much as `--window 8` would; the first replies
+    /// then shrink or grow it to what the link needs.
+    static let initialWindow = 8
+
+    init(chunkSize: Int, maxBytesInFlight: Int, initial: Int = AutoWindowController.initialWindow) {
+        auto = AutoWindow(chunkSize: chunkSize, initial: initial, maxBytesInFlight: maxBytesInFlight)
+        largest = auto.window
+    }
+
+    var window: Int { lock.withLock { auto.window } }
+    /// The largest window chosen so far.
+    var maxWindow: Int { lock.withLock { largest } }
+    /// The memory cap, in chunks.
+    var maximum: Int { auto.maximum }
+    var roundTrip: Duration? { lock.withLock { auto.roundTrip } }
+
+    func mark() -> AutoWindow.SendMark {
+        lock.withLock { auto.mark() }
+    }
+
+    /// Records a reply; returns the new window.
+    func replied(_ mark: AutoWindow.SendMark, bytes: Int) -> Int {
+        lock.withLock {
+            auto.replied(mark, bytes: bytes)
+            largest = max(largest, auto.window)
+            return auto.window
+        }
+    }
+}
+
+/// The request side of an upload, shared by `Sender` and `Tuner`: takes a slot of the window
+/// (waiting for one), invokes `send`/`sendCompressed`, and waits until the request is *sent*
+/// before returning; the slot comes back when that request's reply arrives.
+///
+/// With an `AutoWindowController`, each request is marked when it is sent and the reply feeds
+/// the measured delivery rate and round trip back into the controller, whose new window becomes
+/// the slot limit (set before the slot is released, so a waiting sender sees it). The mark is
+/// taken by the sent callback of a request the runtime queued and sent later; for one sent on
+/// the calling path (the callback's `synchronously`), it is the instant just before the
+/// invocation. That flag is also what the runtime reports when a reply arrives before the
+/// notification that its request was written (a preempted thread on a busy machine): the
+/// earlier instant then keeps such a request from yielding a near-zero round trip.
+final class ChunkRequests: @unchecked Sendable {
+    let slots: InFlightWindow
+    let auto: AutoWindowController?
+    let counters = TransferCounters()
+    /// Called on the reply thread with the file bytes of each successful reply and its time.
+    let onReply: (@Sendable (_ bytes: Int, _ at: ContinuousClock.Instant) -> Void)?
+
+    init(window: Int, auto: AutoWindowController?,
+         onReply: (@Sendable (_ bytes: Int, _ at: ContinuousClock.Instant) -> Void)? = nil) {
+        self.auto = auto
+        self.slots = InFlightWindow(limit: auto?.window ?? max(1, window))
+        self.onReply = onReply
+    }
+
+    /// The current window.
+    var window: Int { slots.limit }
+
+    /// Takes a slot (throwing the first failure of a request in flight instead), runs
+    /// `afterSlot`, invokes the request and waits until it is sent. `tick` runs at least every
+    /// `interval` while waiting for a slot.
+    func send(
+        _ piece: PreparedChunk, on upload: UploadPrx, interval: Duration, tick: () -> Void, afterSlot: () -> Void = {}
+    ) throws {
+        try slots.acquire(interval: interval, tick: tick)
+        afterSlot()
+        // Taken just before the invocation: the send time of a request sent on this path.
+        let early = auto?.mark()
+        let future: InvocationFuture<Void>
+        do {
+            if piece.compressed {
+                future = try upload.sendCompressedAsync(offset: piece.offset, length: Int32(piece.length), zlibData: piece.payload)
+            } else {
+                future = try upload.sendAsync(offset: piece.offset, bytes: piece.payload)
+            }
+        } catch {
+            slots.complete(error: error)
+            throw error
+        }
+        let length = piece.length
+        let counters = self.counters
+        let slots = self.slots
+        let onReply = self.onReply
+        if let auto {
+            // The sent callback is registered first: it runs before the reply callback.
+            let box = SentMark()
+            future.addSentCallback { _, synchronously in box.set(synchronously ? early! : auto.mark()) }
+            future.addDoneCallback { f in
+                let error = (try? f.exception()) ?? nil
+                if error == nil {
+                    counters.ack(length)
+                    if let mark = box.get() { slots.setLimit(auto.replied(mark, bytes: length)) }
+                    onReply?(length, .now)
+                }
+                slots.complete(error: error)
+            }
+        } else {
+            future.addDoneCallback { f in
+                let error = (try? f.exception()) ?? nil
+                if error == nil {
+                    counters.ack(length)
+                    onReply?(length, .now)
+                }
+                slots.complete(error: error)
+            }
+        }
+        _ = try future.sent()
+    }
+
+    /// Waits until no request is outstanding; returns the first failure, if any.
+    func drain(interval: Duration, tick: () -> Void) -> (any Error)? {
+        slots.drain(interval: interval, tick: tick)
+    }
+}

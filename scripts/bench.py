@@ -106,7 +106,16 @@ class Proc:
 
     def stop(self):
         if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
+            # Under /usr/bin/time the server is time's child: signal it, so time reports its RSS.
+            target = [self.p.pid]
+            if self.rss_file:
+                kids = []
+                for task in os.listdir("/proc/%d/task" % self.p.pid):
+                    with open("/proc/%d/task/%s/children" % (self.p.pid, task)) as f:
+                        kids += [int(k) for k in f.read().split()]
+                target = kids or target
+            for pid in target:
+                os.kill(pid, signal.SIGTERM)
         try:
             self.p.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -256,7 +265,7 @@ class Bench:
             rtt = 2 * delay / 1000.0
             rate_bs = rate * 1e6 / 8
             # raw TCP through the same emulator, 64 MiB
-            size_raw = 32 * MiB if self.quick else 64 * MiB
+            size_raw = 32 * MiB if self.quick else int(min(256 * MiB, rate_bs * 8)) // MiB * MiB
             src_raw = os.path.join(self.work, "wan-raw.bin")
             make_random(src_raw, size_raw)
             raw = self.median(lambda: self.socat_through_linkem(src_raw, delay, rate))
@@ -270,8 +279,9 @@ class Bench:
                 configs = [("%d" % w, w, ()) for w in windows] + [("default", None, ())]
                 for label, window, extra in configs:
                     theory = min(rate_bs, (window or 8) * chunk / (rtt + chunk / rate_bs))
-                    # about 3 s per run at the theoretical rate, 16..256 MiB
-                    size = int(min(256 * MiB, max(16 * MiB, theory * (1.5 if self.quick else 3))))
+                    # about 8 s per run at the theoretical rate (16..256 MiB), so the fixed costs of a
+                    # whole command (connect, open, commit: a few round trips) weigh little
+                    size = int(min(256 * MiB, max(16 * MiB, theory * (2 if self.quick else 8))))
                     size -= size % chunk
                     src = os.path.join(self.work, "wan-%d.bin" % size)
                     make_random(src, size)

@@ -78,6 +78,8 @@ struct IceBench: ParsableCommand {
         @Option(help: "Total bytes.") var total = 1 << 30
         @Option(help: "Bytes per call.") var chunk = 1 << 20
         @Option(help: "Calls outstanding.") var window = 4
+        @Flag(help: "Allocate a new buffer for every call (as a file sender does) instead of reusing one.")
+        var freshBuffers = false
 
         func run() throws {
             let communicator = try Communicator(["--Ice.MessageSizeMax=65536"])
@@ -90,7 +92,12 @@ struct IceBench: ParsableCommand {
             var offset = 0
             while offset < total {
                 if outstanding.count == window { try outstanding.removeFirst().result() }
-                let f = try p.sendAsync(offset: Int64(offset), bytes: payload)
+                var bytes = payload
+                if freshBuffers {
+                    bytes = ByteBufferAllocator().buffer(capacity: chunk)
+                    bytes.writeRepeatingByte(UInt8(truncatingIfNeeded: offset >> 20), count: chunk)
+                }
+                let f = try p.sendAsync(offset: Int64(offset), bytes: bytes)
                 _ = try f.sent()
                 outstanding.append(f)
                 offset += chunk

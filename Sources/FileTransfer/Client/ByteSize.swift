@@ -1,3 +1,5 @@
+import Ice
+
 /// Byte counts as people write them: `262144`, `256K`, `256KiB`, `1MiB`, `2 GiB`.
 public enum ByteSize {
     /// Parses a decimal byte count with an optional binary-multiple suffix (`B`, `K`/`KB`/`KiB`,
@@ -5,20 +7,7 @@ public enum ByteSize {
     /// `Properties.getPropertyAsSize`. Returns nil for anything else, a negative value or an
     /// overflow.
     public static func parse(_ text: String) -> Int? {
-        let s = text.trimmingASCIIWhitespace()
-        let digits = s.prefix(while: { $0.isASCII && $0.isNumber })
-        guard !digits.isEmpty, let number = Int(digits) else { return nil }
-        let suffix = String(s.dropFirst(digits.count)).trimmingASCIIWhitespace().uppercased()
-        let multiplier: Int
-        switch suffix {
-        case "", "B": multiplier = 1
-        case "K", "KB", "KIB": multiplier = 1 << 10
-        case "M", "MB", "MIB": multiplier = 1 << 20
-        case "G", "GB", "GIB": multiplier = 1 << 30
-        default: return nil
-        }
-        let (size, overflow) = number.multipliedReportingOverflow(by: multiplier)
-        return overflow ? nil : size
+        Ice.parseByteSize(text)
     }
 
     /// `1536` → `1.5 KiB`, `262144` → `256 KiB`, `999` → `999 B`.

@@ -17,7 +17,6 @@ final class ProxyInvocation<T: Sendable>: ReplyHandler, @unchecked Sendable {
     private let lock = NIOLock()
     private var connection: Connection?
     private var attempts = 0
-    private var cancelTimer: (@Sendable () -> Void)?
 
     init(
         future: InvocationFuture<T>, reference: Reference, mode: OperationMode, twoway: Bool,
@@ -42,7 +41,6 @@ final class ProxyInvocation<T: Sendable>: ReplyHandler, @unchecked Sendable {
                 abandon()
                 future.setException(InvocationTimeoutException("no reply within the invocation timeout of \(timeout) ms"))
             }
-            lock.withLock { cancelTimer = { task.cancel() } }
             future.addDoneCallback { _ in task.cancel() }
         }
         attempt()

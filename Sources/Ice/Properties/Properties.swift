@@ -352,8 +352,9 @@ public final class Properties: @unchecked Sendable {
     }
 }
 
-/// Parses `262144`, `256K`, `256KiB`, `1M`, `1MiB`, `1G`, … (binary multiples) into a byte count.
-func parseByteSize(_ text: String) -> Int? {
+/// Parses `262144`, `256K`, `256KiB`, `1M`, `1MiB`, `1G`, … (binary multiples, any case,
+/// optionally after a space) into a byte count; nil for anything else or an overflow.
+public func parseByteSize(_ text: String) -> Int? {
     let s = iceTrim(text)
     let digits = s.prefix(while: { $0.isASCII && $0.isNumber })
     guard !digits.isEmpty, let number = Int(digits) else { return nil }

@@ -1,11 +1,12 @@
+import NIOCore
 import Foundation
 
 /// A FIFO shared by threads: `take` blocks until an element arrives, the producer closes it, or
 /// someone fails it. Its size is bounded by whoever feeds it (see `TokenPool`).
 final class BlockingQueue<T>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var items: [T] = []
-    private var head = 0
+    // A taken element must not stay referenced: it may hold a chunk's buffer.
+    private var items = CircularBuffer<T>()
     private var closed = false
     private var failure: (any Error)?
 
@@ -29,8 +30,7 @@ final class BlockingQueue<T>: @unchecked Sendable {
     func fail(_ error: any Error) {
         condition.lock()
         if failure == nil { failure = error }
-        items = []
-        head = 0
+        items.removeAll()
         condition.broadcast()
         condition.unlock()
     }
@@ -41,13 +41,7 @@ final class BlockingQueue<T>: @unchecked Sendable {
         defer { condition.unlock() }
         while true {
             if let failure { throw failure }
-            if head < items.count {
-                let item = items[head]
-                head += 1
-                if head > 64, head * 2 > items.count {
-                    items.removeFirst(head)
-                    head = 0
-                }
+            if let item = items.popFirst() {
                 return item
             }
             if closed { return nil }

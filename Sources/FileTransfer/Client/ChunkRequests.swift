@@ -33,6 +33,27 @@ public enum WindowSetting: Sendable, Hashable, ExpressibleByIntegerLiteral, Cust
     }
 }
 
+/// Options of a transfer whose window is fixed (`window`) or measured (`autoWindow`).
+public protocol WindowedTransferOptions {
+    var window: Int { get set }
+    var autoWindow: Bool { get set }
+}
+
+extension WindowedTransferOptions {
+    /// The window setting these options describe.
+    public var windowSetting: WindowSetting {
+        get { autoWindow ? .auto : .fixed(window) }
+        set {
+            switch newValue {
+            case .auto: autoWindow = true
+            case .fixed(let n):
+                autoWindow = false
+                window = n
+            }
+        }
+    }
+}
+
 /// `AutoWindow` shared by the thread that sends and the threads that deliver sent callbacks and
 /// replies; also remembers the largest window it chose.
 final class AutoWindowController: @unchecked Sendable {

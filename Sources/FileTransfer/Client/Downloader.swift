@@ -12,7 +12,7 @@ import Darwin
 #endif
 
 /// How `Downloader` fetches a file.
-public struct DownloadOptions: Sendable {
+public struct DownloadOptions: Sendable, WindowedTransferOptions {
     /// Bytes per `read` request.
     public var chunkSize: Int = 256 * 1024
     /// Most `read` requests outstanding at any time (unused with `autoWindow`).
@@ -30,19 +30,6 @@ public struct DownloadOptions: Sendable {
     public var progressInterval: Duration = .milliseconds(100)
 
     public init() {}
-
-    /// The window setting these options describe.
-    public var windowSetting: WindowSetting {
-        get { autoWindow ? .auto : .fixed(window) }
-        set {
-            switch newValue {
-            case .auto: autoWindow = true
-            case .fixed(let n):
-                autoWindow = false
-                window = n
-            }
-        }
-    }
 }
 
 /// What a download did.

@@ -57,20 +57,7 @@ public struct SendOptions: Sendable {
     func readAhead(forWindow window: Int) -> Int { max(2, min(window, windowCap)) }
 }
 
-extension SendOptions {
-    /// The window setting these options describe.
-    public var windowSetting: WindowSetting {
-        get { autoWindow ? .auto : .fixed(window) }
-        set {
-            switch newValue {
-            case .auto: autoWindow = true
-            case .fixed(let n):
-                autoWindow = false
-                window = n
-            }
-        }
-    }
-}
+extension SendOptions: WindowedTransferOptions {}
 
 /// A snapshot of a transfer in progress.
 public struct TransferProgress: Sendable {

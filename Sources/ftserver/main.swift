@@ -112,6 +112,7 @@ func printError(_ message: String) {
     }
 }
 
+LargeBufferAllocation.useSeparateMappings()
 let (propertyArguments, optionArguments) = splitPropertyArguments(Array(CommandLine.arguments.dropFirst()))
 let options = ServerOptions.parseOrExit(optionArguments)
 

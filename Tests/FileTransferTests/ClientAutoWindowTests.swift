@@ -51,21 +51,7 @@ final class SimulatedLinkGate: SendGate, @unchecked Sendable {
     var snapshot: (max: Int, arrivals: Int) { lock.withLock { (maxOutstanding, arrivals) } }
 }
 
-final class ClientAutoWindowTests: XCTestCase {
-    var server: ClientTestServer!
-    var temp: TempDir!
-
-    override func setUpWithError() throws {
-        server = try ClientTestServer()
-        temp = try TempDir()
-    }
-
-    override func tearDown() {
-        server?.destroy()
-        server = nil
-        temp = nil
-    }
-
+final class ClientAutoWindowTests: FakeStoreTestCase {
     private func autoOptions(chunk: Int, cap: Int) -> SendOptions {
         var o = SendOptions()
         o.chunkSize = chunk

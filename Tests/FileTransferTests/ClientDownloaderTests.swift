@@ -5,21 +5,7 @@ import XCTest
 
 @testable import FileTransfer
 
-final class ClientDownloaderTests: XCTestCase {
-    var server: ClientTestServer!
-    var temp: TempDir!
-
-    override func setUpWithError() throws {
-        server = try ClientTestServer()
-        temp = try TempDir()
-    }
-
-    override func tearDown() {
-        server?.destroy()
-        server = nil
-        temp = nil
-    }
-
+final class ClientDownloaderTests: FakeStoreTestCase {
     private func downloader(chunk: Int, window: Int) throws -> Downloader {
         var o = DownloadOptions()
         o.chunkSize = chunk

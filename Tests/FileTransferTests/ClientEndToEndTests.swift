@@ -5,21 +5,7 @@ import XCTest
 @testable import FileTransfer
 
 /// Runs the built `ftclient` executable against an in-process server.
-final class ClientEndToEndTests: XCTestCase {
-    var server: ClientTestServer!
-    var temp: TempDir!
-
-    override func setUpWithError() throws {
-        server = try ClientTestServer()
-        temp = try TempDir()
-    }
-
-    override func tearDown() {
-        server?.destroy()
-        server = nil
-        temp = nil
-    }
-
+final class ClientEndToEndTests: FakeStoreTestCase {
     func ftclient(_ arguments: [String]) throws -> FTClientOutcome {
         try runFTClient(arguments, scratch: temp.path)
     }

@@ -6,28 +6,9 @@ import XCTest
 @testable import FileTransfer
 
 /// The client against the real `FileServer` (in-process), library and executable.
-final class ClientRealServerTests: XCTestCase {
-    var server: RealTestServer!
-    var temp: TempDir!
-
-    override func setUpWithError() throws {
-        server = try RealTestServer()
-        temp = try TempDir()
-    }
-
-    override func tearDown() {
-        server?.destroy()
-        server = nil
-        temp = nil
-    }
-
+final class ClientRealServerTests: RealServerTestCase {
     private func options(chunk: Int, window: Int, compression: CompressionMode = .off) -> SendOptions {
-        var o = SendOptions()
-        o.chunkSize = chunk
-        o.window = window
-        o.compression = compression
-        o.initialBackoff = .milliseconds(10)
-        return o
+        testSendOptions(chunk: chunk, window: window, compression: compression)
     }
 
     func testSendAndGetWithEveryCompressionMode() throws {

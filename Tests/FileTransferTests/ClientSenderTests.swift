@@ -56,29 +56,9 @@ final class LIFOGate: SendGate, @unchecked Sendable {
     }
 }
 
-final class ClientSenderTests: XCTestCase {
-    var server: ClientTestServer!
-    var temp: TempDir!
-
-    override func setUpWithError() throws {
-        server = try ClientTestServer()
-        temp = try TempDir()
-    }
-
-    override func tearDown() {
-        server?.destroy()
-        server = nil
-        temp = nil
-    }
-
+final class ClientSenderTests: FakeStoreTestCase {
     private func options(chunk: Int, window: Int, compression: CompressionMode = .off) -> SendOptions {
-        var o = SendOptions()
-        o.chunkSize = chunk
-        o.window = window
-        o.compression = compression
-        o.initialBackoff = .milliseconds(10)
-        o.invocationTimeout = .seconds(30)
-        return o
+        testSendOptions(chunk: chunk, window: window, compression: compression, invocationTimeout: .seconds(30))
     }
 
     private func send(_ path: String, to remote: String, _ options: SendOptions) throws -> SendResult {

@@ -357,3 +357,50 @@ func runFTClient(_ arguments: [String], scratch: String) throws -> FTClientOutco
         stdout: String(decoding: try Data(contentsOf: URL(fileURLWithPath: outPath)), as: UTF8.self),
         stderr: String(decoding: try Data(contentsOf: URL(fileURLWithPath: errPath)), as: UTF8.self))
 }
+
+/// Send options for tests: fast reconnection back-off, optionally an invocation timeout.
+func testSendOptions(
+    chunk: Int, window: Int, compression: CompressionMode = .off, invocationTimeout: Duration? = nil
+) -> SendOptions {
+    var o = SendOptions()
+    o.chunkSize = chunk
+    o.window = window
+    o.compression = compression
+    o.initialBackoff = .milliseconds(10)
+    o.invocationTimeout = invocationTimeout
+    return o
+}
+
+/// A test case with a fresh fake store on loopback and a temporary directory per test.
+class FakeStoreTestCase: XCTestCase {
+    var server: ClientTestServer!
+    var temp: TempDir!
+
+    override func setUpWithError() throws {
+        server = try ClientTestServer()
+        temp = try TempDir()
+    }
+
+    override func tearDown() {
+        server?.destroy()
+        server = nil
+        temp = nil
+    }
+}
+
+/// A test case with the real `FileServer` on loopback and a temporary directory per test.
+class RealServerTestCase: XCTestCase {
+    var server: RealTestServer!
+    var temp: TempDir!
+
+    override func setUpWithError() throws {
+        server = try RealTestServer()
+        temp = try TempDir()
+    }
+
+    override func tearDown() {
+        server?.destroy()
+        server = nil
+        temp = nil
+    }
+}

@@ -210,11 +210,14 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             if start {
                 communicator.serverThreadPool.submit { _ in self.drainSerialQueue(of: connection) }
             }
-        } else if let servant = locate(request.current), servant.dispatchesInline(request.current.operation) {
-            // Operations that never block run on the I/O thread that read them: no thread hop.
-            run(request, on: connection)
         } else {
-            communicator.serverThreadPool.submit { _ in self.run(request, on: connection) }
+            let servant = locate(request.current)
+            if let servant, servant.dispatchesInline(request.current.operation) {
+                // Operations that never block run on the I/O thread that read them: no thread hop.
+                run(request, servant: servant, on: connection)
+            } else {
+                communicator.serverThreadPool.submit { _ in self.run(request, servant: servant, on: connection) }
+            }
         }
     }
 
@@ -226,12 +229,12 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             }
             return connection.serialQueue.removeFirst()
         }) {
-            run(next, on: connection)
+            run(next, servant: locate(next.current), on: connection)
         }
     }
 
-    private func run(_ request: IncomingRequest, on connection: Connection) {
-        switch dispatchNow(request) {
+    private func run(_ request: IncomingRequest, servant: (any Servant)?, on connection: Connection) {
+        switch dispatchNow(request, servant: servant) {
         case .response(let r):
             connection.sendResponse(r, for: request)
         case .future(let f):
@@ -261,10 +264,10 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
         }
     }
 
-    /// Finds the servant and runs the operation on the calling thread.
-    func dispatchNow(_ request: IncomingRequest) -> DispatchResult {
+    /// Runs the operation on `servant` (found by `locate`) on the calling thread.
+    func dispatchNow(_ request: IncomingRequest, servant: (any Servant)?) -> DispatchResult {
         let current = request.current
-        guard let servant = locate(current) else {
+        guard let servant else {
             let identityKnown = lock.withLock { servants[current.id] != nil }
             let error: RequestFailedException = identityKnown
                 ? FacetNotExistException(id: current.id, facet: current.facet, operation: current.operation)

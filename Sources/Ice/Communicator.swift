@@ -14,6 +14,8 @@ public final class Communicator: @unchecked Sendable {
     let settings: RuntimeSettings
     let eventLoopGroup: MultiThreadedEventLoopGroup
     let serverThreadPool: NIOThreadPool
+    /// Reusable buffers for large inbound messages, shared by all connections.
+    let framePool = FrameBufferPool()
     private(set) var connectionFactory: OutgoingConnectionFactory!
 
     private let lock = NIOLock()

@@ -39,7 +39,7 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
         self.logger = logger
         self.maxDispatches = max(0, communicator.properties.getPropertyAsIntWithDefault("\(name).MaxDispatches", 0))
         for e in endpoints {
-            let acceptor = try TCPAcceptor.bind(endpoint: e, adapter: self, group: communicator.eventLoopGroup, settings: settings)
+            let acceptor = try TCPAcceptor.bind(endpoint: e, adapter: self, group: communicator.eventLoopGroup, settings: settings, pool: communicator.framePool)
             acceptors.append(acceptor)
         }
         self.published = published ?? acceptors.map { $0.endpoint }

@@ -34,7 +34,7 @@ final class OutgoingConnectionFactory: ConnectionOwner, @unchecked Sendable {
             return (c, true)
         }
         if isNew {
-            TCPConnector.connect(connection, group: communicator.eventLoopGroup, settings: communicator.settings)
+            TCPConnector.connect(connection, group: communicator.eventLoopGroup, settings: communicator.settings, pool: communicator.framePool)
         }
         return connection
     }

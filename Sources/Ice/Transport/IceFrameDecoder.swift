@@ -6,30 +6,85 @@ struct IceFrame: Sendable {
     var bytes: ByteBuffer
 }
 
-/// Frames the byte stream on the 14-byte Ice header. The header is validated (magic, versions,
-/// size, `Ice.MessageSizeMax`) before any of the body is buffered, and the buffer is sized once
-/// for the whole message so its bytes are copied only once.
-struct IceFrameDecoder: ByteToMessageDecoder {
+/// Frames the inbound byte stream into Ice messages.
+///
+/// Each header is validated (magic, versions, size, `Ice.MessageSizeMax`) before any of its body
+/// is buffered, and a message's bytes are copied exactly once: from the socket's read buffer,
+/// which NIO then reuses for the next read, into a buffer of the message's size, taken from the
+/// `FrameBufferPool` when the message is large. A header error is fired as an error and
+/// everything after it is ignored (the connection is closed by the next handler).
+final class IceFrameDecoder: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
     typealias InboundOut = IceFrame
 
-    let messageSizeMax: Int
+    /// A declared size is never trusted with more than this much memory before its bytes arrive
+    /// (only reachable with `Ice.MessageSizeMax=0`); the buffer grows as they do.
+    static let maxUpfrontAllocation = 16 << 20
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard buffer.readableBytes >= MessageHeader.size else { return .needMoreData }
-        let header = try MessageHeader.parse(buffer, messageSizeMax: messageSizeMax)
-        let size = Int(header.messageSize)
-        guard let frame = buffer.readSlice(length: size) else {
-            // Size the buffer once for the whole message, but never trust a huge declared size
-            // (possible when Ice.MessageSizeMax is 0) further than the next 16 MiB.
-            buffer.reserveCapacity(minimumWritableBytes: min(size - buffer.readableBytes, 16 << 20))
-            return .needMoreData
-        }
-        context.fireChannelRead(wrapInboundOut(IceFrame(header: header, bytes: frame)))
-        return .continue
+    private let messageSizeMax: Int
+    private let pool: FrameBufferPool
+    /// The first bytes of a header split across reads.
+    private var headerBytes: ByteBuffer?
+    /// The message being assembled.
+    private var partial: IceFrame?
+    private var failed = false
+
+    init(messageSizeMax: Int, pool: FrameBufferPool) {
+        self.messageSizeMax = messageSizeMax
+        self.pool = pool
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        var input = unwrapInboundIn(data)
+        do {
+            while true {
+                if partial == nil {
+                    guard var header = readHeader(from: &input) else { break }
+                    let parsed = try MessageHeader.parse(header, messageSizeMax: messageSizeMax)
+                    let capacity = min(Int(parsed.messageSize), Self.maxUpfrontAllocation)
+                    var bytes = pool.take(capacity: capacity, allocator: context.channel.allocator)
+                    bytes.writeBuffer(&header)
+                    partial = IceFrame(header: parsed, bytes: bytes)
+                }
+                guard var frame = partial.take() else { break }
+                let missing = Int(frame.header.messageSize) - frame.bytes.readableBytes
+                if missing > 0, var piece = input.readSlice(length: min(missing, input.readableBytes)) {
+                    frame.bytes.writeBuffer(&piece)
+                }
+                guard frame.bytes.readableBytes == Int(frame.header.messageSize) else {
+                    partial = frame  // the input is used up
+                    break
+                }
+                pool.recycle(frame.bytes)
+                context.fireChannelRead(wrapInboundOut(frame))
+            }
+        } catch {
+            failed = true
+            partial = nil
+            headerBytes = nil
+            context.fireErrorCaught(error)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let frame = partial.take() { pool.recycle(frame.bytes) }
+        headerBytes = nil
+        context.fireChannelInactive()
+    }
+
+    /// The next 14 header bytes, or nil once `input` is used up short of them (kept for later).
+    private func readHeader(from input: inout ByteBuffer) -> ByteBuffer? {
+        guard input.readableBytes > 0 else { return nil }
+        if headerBytes == nil, let header = input.readSlice(length: MessageHeader.size) {
+            return header
+        }
+        var collected = headerBytes.take() ?? ByteBuffer()
+        if var piece = input.readSlice(length: min(MessageHeader.size - collected.readableBytes, input.readableBytes)) {
+            collected.writeBuffer(&piece)
+        }
+        if collected.readableBytes == MessageHeader.size { return collected }
+        headerBytes = collected
+        return nil
     }
 }

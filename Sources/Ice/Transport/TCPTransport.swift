@@ -12,7 +12,9 @@ final class TCPAcceptor: @unchecked Sendable {
         self.endpoint = endpoint
     }
 
-    static func bind(endpoint: Endpoint, adapter: ObjectAdapter, group: any EventLoopGroup, settings: RuntimeSettings) throws -> TCPAcceptor {
+    static func bind(
+        endpoint: Endpoint, adapter: ObjectAdapter, group: any EventLoopGroup, settings: RuntimeSettings, pool: FrameBufferPool
+    ) throws -> TCPAcceptor {
         guard case .tcp = endpoint.transport else {
             throw FeatureNotSupportedException("only tcp endpoints are supported (got \(endpoint))")
         }
@@ -36,7 +38,7 @@ final class TCPAcceptor: @unchecked Sendable {
                 return channel.close()
             }
             return channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(IceFrameDecoder(messageSizeMax: messageSizeMax)))
+                try channel.pipeline.syncOperations.addHandler(IceFrameDecoder(messageSizeMax: messageSizeMax, pool: pool))
                 try channel.pipeline.syncOperations.addHandler(IceChannelHandler(connection: connection))
             }
         }
@@ -65,7 +67,7 @@ final class TCPAcceptor: @unchecked Sendable {
 enum TCPConnector {
     /// Connects `connection` to its endpoint; failures and the connect timeout (connect plus
     /// validation) are reported to the connection.
-    static func connect(_ connection: Connection, group: any EventLoopGroup, settings: RuntimeSettings) {
+    static func connect(_ connection: Connection, group: any EventLoopGroup, settings: RuntimeSettings, pool: FrameBufferPool) {
         let endpoint = connection.endpoint
         guard case .tcp = endpoint.transport else {
             connection.transportClosed(FeatureNotSupportedException("only tcp endpoints are supported (got \(endpoint))"))
@@ -79,7 +81,7 @@ enum TCPConnector {
             .connectTimeout(.milliseconds(timeoutMs))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(IceFrameDecoder(messageSizeMax: messageSizeMax)))
+                    try channel.pipeline.syncOperations.addHandler(IceFrameDecoder(messageSizeMax: messageSizeMax, pool: pool))
                     try channel.pipeline.syncOperations.addHandler(IceChannelHandler(connection: connection))
                 }
             }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: starts ftserver on loopback, sends a generated file with ftclient (progress on a
-# terminal), verifies what the server stored, fetches it back, and stops the server.
+# terminal), verifies what the server stored, fetches it back, and stops the server. The
+# transfers use --checksum sha256 so that their digests can be compared with sha256sum's.
 set -euo pipefail
 BIN=${1:-.build/release}
 SIZE_MIB=${DEMO_SIZE_MIB:-256}
@@ -29,16 +30,21 @@ done
 echo "demo: ftserver listening on 127.0.0.1:$port, root $work/root"
 
 proxy="store:tcp -h 127.0.0.1 -p $port"
-"$BIN/ftclient" send "$work/demo.bin" demo/demo.bin --proxy "$proxy" --chunk-size 1MiB --window 8
+"$BIN/ftclient" send "$work/demo.bin" demo/demo.bin --proxy "$proxy" --chunk-size 1MiB --window 8 \
+    --checksum sha256 | tee "$work/send.txt"
 "$BIN/ftclient" ls demo --proxy "$proxy"
-"$BIN/ftclient" get demo/demo.bin "$work/back.bin" --proxy "$proxy"
+"$BIN/ftclient" get demo/demo.bin "$work/back.bin" --proxy "$proxy" --checksum sha256 | tee "$work/get.txt"
+# The summaries print the digests as "sha256 <hex>".
+sent_sha=$(sed -n 's/.*  sha256 \([0-9a-f]\{64\}\).*/\1/p' "$work/send.txt" | head -n1)
+got_sha=$(sed -n 's/.*  sha256 \([0-9a-f]\{64\}\).*/\1/p' "$work/get.txt" | head -n1)
 
 local_sha=$(sha256sum "$work/demo.bin" | cut -d' ' -f1)
 stored_sha=$(sha256sum "$work/root/demo/demo.bin" | cut -d' ' -f1)
 back_sha=$(sha256sum "$work/back.bin" | cut -d' ' -f1)
-if [ "$local_sha" = "$stored_sha" ] && [ "$local_sha" = "$back_sha" ]; then
-    echo "demo: verified: sent, stored and fetched files are identical (sha256 $local_sha)"
+if [ "$local_sha" = "$stored_sha" ] && [ "$local_sha" = "$back_sha" ] \
+    && [ "$local_sha" = "$sent_sha" ] && [ "$local_sha" = "$got_sha" ]; then
+    echo "demo: verified: sent, stored and fetched files are identical (sha256 $local_sha, as ftclient reported)"
 else
-    echo "demo: MISMATCH: local $local_sha stored $stored_sha fetched $back_sha"
+    echo "demo: MISMATCH: local $local_sha stored $stored_sha fetched $back_sha; ftclient sent $sent_sha got $got_sha"
     exit 1
 fi

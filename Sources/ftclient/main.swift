@@ -42,7 +42,7 @@ let exitCodesHelp = """
       73  get: cannot create or write the local file; tune --save: cannot
           write the config file
       74  integrity failure: checksum mismatch (IntegrityError on commit,
-          or a download that does not match the server's SHA-256)
+          or a download that does not match the server's checksum)
       130 tune interrupted (Ctrl-C); its scratch upload was aborted
     """
 
@@ -61,6 +61,8 @@ let settingsHelp = """
       FileClient.MaxInFlight 64MiB  memory cap of auto (--max-in-flight)
       FileClient.Compress   off     off | on | auto (--compress)
       FileClient.Level      1       zlib level, 1 to 9 (--level)
+      FileClient.Checksum   xxh64   xxh64 | sha256: checksum of send and get
+                                    (--checksum)
       FileClient.Retries    5       reconnections in a row (--retries)
       FileClient.RetryDelay 200     first reconnection delay (ms), doubled
       FileClient.Timeout    60      per-request timeout (s), 0 = none
@@ -114,6 +116,11 @@ struct TransferOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Memory cap of --window auto: bytes of chunks outstanding at most (default 64MiB).", valueName: "size"))
     var maxInFlight: String?
 
+    @Option(help: ArgumentHelp(
+        "End-to-end checksum: xxh64 (the default, fast) or sha256 (cryptographic, comparable with sha256sum).",
+        valueName: "xxh64|sha256"))
+    var checksum: String?
+
     @Flag(help: "No progress display (it is shown only when stderr is a terminal).")
     var noProgress = false
 }
@@ -154,6 +161,7 @@ final class ClientContext {
             flags.window = w
         }
         flags.maxInFlight = transfer?.maxInFlight
+        flags.checksum = transfer?.checksum
         flags.noProgress = transfer?.noProgress ?? false
         flags.compress = send?.compress
         flags.level = send?.level
@@ -224,7 +232,8 @@ struct Send: ParsableCommand {
         abstract: "Upload a file (pipelined, resumable, optionally compressed).",
         discussion: """
             Sends FILE to REMOTE_PATH (default: the file's name) with up to --window
-            requests outstanding, verifies it with SHA-256 on commit and prints the
+            requests outstanding, has the server verify it on commit with its
+            checksum (XXH64, or SHA-256 with --checksum sha256) and prints the
             stored file. A lost connection is survived: ftclient reconnects and
             resumes from what the server received. --resume also continues an
             upload interrupted in an earlier run. \(seeExitCodes)
@@ -273,11 +282,12 @@ struct Send: ParsableCommand {
 
 struct Get: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Download a file (pipelined reads, verified with SHA-256).",
+        abstract: "Download a file (pipelined reads, verified with the server's checksum).",
         discussion: """
             Writes REMOTE to LOCAL (into it if LOCAL is a directory) through a
-            temporary LOCAL.ftpart, renamed into place once its SHA-256 matches the
-            server's. \(seeExitCodes)
+            temporary LOCAL.ftpart, renamed into place once it matches the checksum
+            the server reports (XXH64). --checksum sha256 also prints its SHA-256.
+            \(seeExitCodes)
             """)
 
     @Argument(help: "The path on the server.")
@@ -337,7 +347,7 @@ struct List: ParsableCommand {
 
 struct StatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stat", abstract: "Describe a file on the server (size, SHA-256, modification time).",
+        commandName: "stat", abstract: "Describe a file on the server (size, XXH64 checksum, modification time).",
         discussion: seeExitCodes)
 
     @Argument(help: "The path on the server.")

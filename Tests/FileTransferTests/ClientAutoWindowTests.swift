@@ -252,7 +252,8 @@ final class ClientAutoWindowTests: FakeStoreTestCase {
         XCTAssertEqual(WindowSetting.auto.description, "auto")
     }
 
-    /// config/ftclient.conf lists the defaults, `Window = auto` and `MaxInFlight = 64MiB` included.
+    /// config/ftclient.conf lists the defaults, `Window = auto`, `MaxInFlight = 64MiB` and
+    /// `Checksum = xxh64` included.
     func testShippedConfigListsTheDefaults() throws {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let config = repo.appendingPathComponent("config/ftclient.conf").path
@@ -260,15 +261,16 @@ final class ClientAutoWindowTests: FakeStoreTestCase {
         let properties = try Properties(arguments: &args)
         XCTAssertEqual(properties.getProperty("FileClient.Window"), "auto")
         XCTAssertEqual(properties.getProperty("FileClient.MaxInFlight"), "64MiB")
+        XCTAssertEqual(properties.getProperty("FileClient.Checksum"), "xxh64")
         XCTAssertEqual(try ClientSettings.resolve(properties, flags: .init()), ClientSettings())
     }
 
     private func sampleResult(auto: Bool) -> SendResult {
         var r = SendResult(
-            info: FileInfo(path: "a.bin", size: 1 << 20, sha256: String(repeating: "cd", count: 32), modified: 1_700_000_000),
+            info: FileInfo(path: "a.bin", size: 1 << 20, checksum: "xxh64:" + String(repeating: "cd", count: 8), modified: 1_700_000_000),
             localPath: "/tmp/a.bin", remotePath: "a.bin", bytes: 1 << 20, sentBytes: 1 << 20, wireBytes: 1 << 20,
             resumedBytes: 0, chunks: 4, compressedChunks: 0, reconnects: 0, seconds: 0.5,
-            sha256: String(repeating: "cd", count: 32), chunkSize: 262_144, window: auto ? 13 : 8, compression: .off)
+            checksum: Checksum(xxh64: 0xcdcd_cdcd_cdcd_cdcd), chunkSize: 262_144, window: auto ? 13 : 8, compression: .off)
         if auto {
             r.autoWindow = true
             r.roundTrip = .microseconds(20_345)

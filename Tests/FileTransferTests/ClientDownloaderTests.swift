@@ -28,7 +28,8 @@ final class ClientDownloaderTests: FakeStoreTestCase {
         let local = temp.path + "/copy.bin"
         let got = try runWithDeadline { try d.download("round/trip.bin", to: local) }
         XCTAssertEqual(try temp.read("copy.bin"), data)
-        XCTAssertEqual(got.sha256, sent.sha256)
+        XCTAssertEqual(got.checksum, sent.checksum)
+        XCTAssertEqual(got.checksum, Checksum(of: data, algorithm: .xxh64))
         XCTAssertTrue(got.verified)
         XCTAssertEqual(got.bytes, Int64(data.count))
         XCTAssertEqual(got.chunks, (data.count + 4095) / 4096)
@@ -89,15 +90,62 @@ final class ClientDownloaderTests: FakeStoreTestCase {
     }
 
     func testChecksumMismatchKeepsNothing() throws {
-        server.store.put("bad", randomBytes(5000))
-        server.store.fakeSHA256 = String(repeating: "0", count: 64)
+        let data = randomBytes(5000)
+        server.store.put("bad", data)
         let d = try downloader(chunk: 1000, window: 4)
-        XCTAssertThrowsError(try d.download("bad", to: temp.path + "/bad")) { error in
-            XCTAssertTrue(error is ChecksumMismatchError, "\(error)")
-            XCTAssertEqual(ClientErrors.exitCode(for: error), .integrity)
+        for fake in ["xxh64:" + String(repeating: "0", count: 16), "sha256:" + String(repeating: "0", count: 64)] {
+            server.store.fakeChecksum = fake
+            let algorithm = fake.hasPrefix("xxh64") ? ChecksumAlgorithm.xxh64 : .sha256
+            XCTAssertThrowsError(try d.download("bad", to: temp.path + "/bad")) { error in
+                guard let mismatch = error as? ChecksumMismatchError else { return XCTFail("\(error)") }
+                XCTAssertEqual(mismatch.expected.description, fake)
+                XCTAssertEqual(mismatch.actual, Checksum(of: data, algorithm: algorithm), "compared in the server's algorithm")
+                XCTAssertTrue(mismatch.description.contains("expected \(algorithm.rawValue) 0000"), mismatch.description)
+                XCTAssertEqual(ClientErrors.exitCode(for: error), .integrity)
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path + "/bad"))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path + "/bad.ftpart"))
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path + "/bad"))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path + "/bad.ftpart"))
+    }
+
+    /// Verified in the algorithm of stat's checksum (a server may report SHA-256, prefixed or as
+    /// bare hex), reported in the one asked for.
+    func testVerifiesWithTheServersAlgorithmAndReportsTheRequestedOne() throws {
+        let data = randomBytes(100_001)
+        server.store.put("f.bin", data)
+        let sha = Checksum(of: data, algorithm: .sha256)
+        let xxh = Checksum(of: data, algorithm: .xxh64)
+        let cases: [(server: String?, requested: ChecksumAlgorithm)] = [
+            (nil, .sha256), (sha.description, .xxh64), (sha.hex, .xxh64), (sha.description, .sha256),
+        ]
+        for (i, c) in cases.enumerated() {
+            server.store.fakeChecksum = c.server
+            var o = DownloadOptions()
+            o.chunkSize = 7000
+            o.checksum = c.requested
+            let d = Downloader(store: try server.storePrx, options: o)
+            let target = temp.path + "/f\(i).bin"
+            let got = try runWithDeadline { try d.download("f.bin", to: target) }
+            XCTAssertTrue(got.verified, "case \(i)")
+            XCTAssertEqual(got.checksum, c.requested == .sha256 ? sha : xxh, "case \(i)")
+            XCTAssertEqual(try temp.read("f\(i).bin"), data)
+        }
+    }
+
+    /// No checksum, or one of an algorithm this client does not know: kept, but not verified.
+    func testUnknownServerChecksumIsNotVerified() throws {
+        let data = randomBytes(3000)
+        server.store.put("u.bin", data)
+        for (i, fake) in ["", "blake3:" + String(repeating: "1", count: 64)].enumerated() {
+            server.store.fakeChecksum = fake
+            let d = try downloader(chunk: 1000, window: 2)
+            let target = temp.path + "/u\(i)"
+            let got = try runWithDeadline { try d.download("u.bin", to: target) }
+            XCTAssertFalse(got.verified)
+            XCTAssertEqual(got.checksum, Checksum(of: data, algorithm: .xxh64))
+            XCTAssertEqual(try temp.read("u\(i)"), data)
+            XCTAssertTrue(ClientOutput.summary(got).contains("not verified"), ClientOutput.summary(got))
+        }
     }
 
     func testMissingRemoteFileAndUnwritableDestination() throws {

@@ -29,7 +29,8 @@ final class ClientEndToEndTests: FakeStoreTestCase {
         XCTAssertEqual(summary["window"] as? Int, 4)
         XCTAssertEqual(summary["compress"] as? String, "off")
         XCTAssertEqual(summary["remote"] as? String, "dir/a.bin")
-        XCTAssertEqual(summary["sha256"] as? String, FileChecksum.sha256Hex(of: data))
+        XCTAssertEqual(summary["checksum"] as? String, Checksum(of: data, algorithm: .xxh64).description)
+        XCTAssertNil(summary["sha256"])
         XCTAssertEqual(summary["chunks"] as? Int, 19)
         XCTAssertEqual(server.store.file("dir/a.bin"), data)
 
@@ -39,7 +40,7 @@ final class ClientEndToEndTests: FakeStoreTestCase {
         XCTAssertEqual(sentText.status, 0, sentText.stderr)
         XCTAssertTrue(sentText.stdout.hasPrefix("sent \(text) -> notes.txt: "), sentText.stdout)
         XCTAssertTrue(sentText.stdout.contains("compression auto"), sentText.stdout)
-        XCTAssertTrue(sentText.stdout.contains("stored: notes.txt  100000 bytes  sha256 "), sentText.stdout)
+        XCTAssertTrue(sentText.stdout.contains("stored: notes.txt  100000 bytes  \(Checksum(of: textBytes(100_000), algorithm: .xxh64).displayText)  modified "), sentText.stdout)
         XCTAssertGreaterThan(server.store.counts.compressed, 0)
 
         let ls = try ftclient(["ls", "dir", "--json"] + proxyArgs)
@@ -56,13 +57,14 @@ final class ClientEndToEndTests: FakeStoreTestCase {
         let stat = try ftclient(["stat", "dir/a.bin", "--json"] + proxyArgs)
         XCTAssertEqual(stat.status, 0, stat.stderr)
         let info = try XCTUnwrap(try json(stat.stdout) as? [String: Any])
-        XCTAssertEqual(info["sha256"] as? String, FileChecksum.sha256Hex(of: data))
+        XCTAssertEqual(info["checksum"] as? String, Checksum(of: data, algorithm: .xxh64).description)
         XCTAssertEqual(info["size"] as? Int, data.count)
-        XCTAssertEqual(Set(info.keys), ["path", "size", "sha256", "modified"])
+        XCTAssertEqual(Set(info.keys), ["path", "size", "checksum", "modified"])
 
         let statText = try ftclient(["stat", "dir/a.bin", "--host", "127.0.0.1", "--port", "\(server.port)"])
         XCTAssertEqual(statText.status, 0, statText.stderr)
         XCTAssertTrue(statText.stdout.contains("size:     300001"), statText.stdout)
+        XCTAssertTrue(statText.stdout.contains("checksum: \(Checksum(of: data, algorithm: .xxh64).displayText)\n"), statText.stdout)
 
         let copy = temp.path + "/copy.bin"
         let got = try ftclient(["get", "dir/a.bin", copy, "--chunk-size", "10000", "--window", "3", "--json"] + proxyArgs)
@@ -71,6 +73,32 @@ final class ClientEndToEndTests: FakeStoreTestCase {
         let getSummary = try XCTUnwrap(try json(got.stdout) as? [String: Any])
         XCTAssertEqual(getSummary["verified"] as? Bool, true)
         XCTAssertEqual(getSummary["chunks"] as? Int, 31)
+        XCTAssertEqual(getSummary["checksum"] as? String, Checksum(of: data, algorithm: .xxh64).description)
+    }
+
+    func testChecksumOptionAndProperty() throws {
+        let data = randomBytes(70_001)
+        let local = try temp.file("s.bin", data)
+        let sha = Checksum(of: data, algorithm: .sha256)
+
+        let sent = try ftclient(["send", local, "s.bin", "--checksum", "sha256", "--json"] + proxyArgs)
+        XCTAssertEqual(sent.status, 0, sent.stderr)
+        let summary = try XCTUnwrap(try json(sent.stdout) as? [String: Any])
+        XCTAssertEqual(summary["checksum"] as? String, sha.description)
+        XCTAssertEqual(server.store.commitChecksums, [sha.description], "committed with SHA-256")
+
+        let text = try ftclient(["send", local, "t.bin", "--FileClient.Checksum=sha256", "--no-progress"] + proxyArgs)
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("stored: t.bin  70001 bytes  \(sha.displayText)  modified "), text.stdout)
+
+        let got = try ftclient(["get", "s.bin", temp.path + "/back.bin", "--checksum", "sha256"] + proxyArgs)
+        XCTAssertEqual(got.status, 0, got.stderr)
+        XCTAssertTrue(got.stdout.contains("\n  \(sha.displayText) (verified)"), got.stdout)
+        XCTAssertEqual(try temp.read("back.bin"), data)
+
+        let bad = try ftclient(["send", local, "u.bin", "--checksum", "crc32"] + proxyArgs)
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("expected xxh64 or sha256"), bad.stderr)
     }
 
     func testConfigFileAndFlagsPrecedence() throws {
@@ -114,10 +142,11 @@ final class ClientEndToEndTests: FakeStoreTestCase {
 
     func testChecksumMismatchOnGetExits74() throws {
         server.store.put("bad", randomBytes(1000))
-        server.store.fakeSHA256 = String(repeating: "0", count: 64)
+        server.store.fakeChecksum = "xxh64:" + String(repeating: "0", count: 16)
         let r = try ftclient(["get", "bad", temp.path + "/bad"] + proxyArgs)
         XCTAssertEqual(r.status, 74)
         XCTAssertTrue(r.stderr.contains("checksum mismatch"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("expected xxh64 0000000000000000, got xxh64 "), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path + "/bad"))
     }
 

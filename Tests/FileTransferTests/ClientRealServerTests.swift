@@ -15,10 +15,15 @@ final class ClientRealServerTests: RealServerTestCase {
         for (i, mode) in CompressionMode.allCases.enumerated() {
             let data = textBytes(300_000) + randomBytes(200_000, seed: UInt64(i + 1))
             let path = try temp.file("in\(i)", data)
-            let sender = Sender(store: try server.storePrx, options: options(chunk: 32 * 1024, window: 6, compression: mode))
+            // Both checksums, against the real server's commit.
+            let algorithm: ChecksumAlgorithm = i == 1 ? .sha256 : .xxh64
+            var sendOptions = options(chunk: 32 * 1024, window: 6, compression: mode)
+            sendOptions.checksum = algorithm
+            let sender = Sender(store: try server.storePrx, options: sendOptions)
             let sent = try runWithDeadline { try sender.send(file: path, to: "modes/\(mode)") }
             XCTAssertEqual(server.file("modes/\(mode)"), data, "\(mode)")
-            XCTAssertEqual(sent.info.sha256, FileChecksum.sha256Hex(of: data))
+            XCTAssertEqual(sent.info.checksum, Checksum(of: data, algorithm: algorithm).description, "\(mode)")
+            XCTAssertEqual(sent.checksum, Checksum(of: data, algorithm: algorithm))
             if mode == .off { XCTAssertEqual(sent.compressedChunks, 0) } else { XCTAssertGreaterThan(sent.compressedChunks, 0) }
 
             var o = DownloadOptions()
@@ -29,6 +34,7 @@ final class ClientRealServerTests: RealServerTestCase {
             let got = try runWithDeadline { try d.download("modes/\(mode)", to: target) }
             XCTAssertEqual(try temp.read("out\(i)"), data)
             XCTAssertTrue(got.verified)
+            XCTAssertEqual(got.checksum, Checksum(of: data, algorithm: .xxh64))
         }
     }
 
@@ -55,7 +61,7 @@ final class ClientRealServerTests: RealServerTestCase {
         XCTAssertTrue(lock.withLock { closed })
         XCTAssertGreaterThanOrEqual(result.reconnects, 1)
         XCTAssertEqual(server.file("drop.bin"), data)
-        XCTAssertEqual(result.info.sha256, FileChecksum.sha256Hex(of: data))
+        XCTAssertEqual(result.info.checksum, Checksum(of: data, algorithm: .xxh64).description)
         XCTAssertLessThan(result.sentBytes, Int64(data.count + 8 * chunk), "only the lost chunks are sent again")
     }
 
@@ -110,7 +116,7 @@ final class ClientRealServerTests: RealServerTestCase {
 
         let stat = try ftclient(["stat", "r/real.bin"] + proxy)
         XCTAssertEqual(stat.status, 0, stat.stderr)
-        XCTAssertTrue(stat.stdout.contains(FileChecksum.sha256Hex(of: data)), stat.stdout)
+        XCTAssertTrue(stat.stdout.contains("checksum: " + Checksum(of: data, algorithm: .xxh64).displayText), stat.stdout)
 
         let got = try ftclient(["get", "r/real.bin", temp.path + "/back.bin", "--window", "2"] + proxy)
         XCTAssertEqual(got.status, 0, got.stderr)

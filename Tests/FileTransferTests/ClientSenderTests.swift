@@ -73,8 +73,9 @@ final class ClientSenderTests: FakeStoreTestCase {
         let path = try temp.file("a.bin", data)
         let result = try send(path, to: "dir/a.bin", options(chunk: 64 * 1024, window: 8))
         XCTAssertEqual(server.store.file("dir/a.bin"), data)
-        XCTAssertEqual(result.sha256, FileChecksum.sha256Hex(of: data))
-        XCTAssertEqual(result.info.sha256, result.sha256)
+        XCTAssertEqual(result.checksum, Checksum(of: data, algorithm: .xxh64), "XXH64 by default")
+        XCTAssertEqual(result.info.checksum, result.checksum.description)
+        XCTAssertEqual(server.store.commitChecksums, [result.checksum.description])
         XCTAssertEqual(result.info.size, Int64(data.count))
         XCTAssertEqual(result.bytes, Int64(data.count))
         XCTAssertEqual(result.chunks, 16)
@@ -89,7 +90,48 @@ final class ClientSenderTests: FakeStoreTestCase {
         let result = try send(path, to: "empty", options(chunk: 1024, window: 2))
         XCTAssertEqual(server.store.file("empty"), [])
         XCTAssertEqual(result.chunks, 0)
-        XCTAssertEqual(result.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(result.checksum.description, "xxh64:ef46db3751d8e999")
+    }
+
+    func testSHA256OnRequest() throws {
+        let data = randomBytes(300_001)
+        let path = try temp.file("s.bin", data)
+        var o = options(chunk: 32 * 1024, window: 4, compression: .auto)
+        o.checksum = .sha256
+        let result = try send(path, to: "s.bin", o)
+        XCTAssertEqual(server.store.file("s.bin"), data)
+        XCTAssertEqual(result.checksum, Checksum(of: data, algorithm: .sha256))
+        XCTAssertEqual(server.store.commitChecksums, [Checksum(of: data, algorithm: .sha256).description])
+        XCTAssertEqual(result.info.checksum, result.checksum.description)
+    }
+
+    /// The commit succeeds but its reply is lost: after reconnecting, the sender recognises the
+    /// stored file by stat's checksum (XXH64) in either mode, instead of uploading it again.
+    func testLostCommitReplyIsRecognisedByStatInEitherAlgorithm() throws {
+        for algorithm in ChecksumAlgorithm.allCases {
+            let s = try ClientTestServer(clientProperties: ["--Ice.RetryIntervals=-1"])
+            defer { s.destroy() }
+            let dropped = NSLock()
+            nonisolated(unsafe) var didDrop = false
+            s.store.afterCommit = { current in
+                if dropped.withLock({ () -> Bool in defer { didDrop = true }; return !didDrop }) {
+                    current.connection?.close(.forcefully)
+                }
+            }
+            let data = randomBytes(100_000)
+            let path = try temp.file("lost-\(algorithm)", data)
+            var o = options(chunk: 16 * 1024, window: 4)
+            o.checksum = algorithm
+            let sender = Sender(store: try s.storePrx, options: o)
+            let result = try runWithDeadline { try sender.send(file: path, to: "lost.bin") }
+            XCTAssertTrue(dropped.withLock { didDrop }, "\(algorithm)")
+            XCTAssertEqual(result.reconnects, 1, "\(algorithm)")
+            XCTAssertEqual(s.store.commitChecksums.count, 1, "committed once (\(algorithm))")
+            XCTAssertEqual(s.store.file("lost.bin"), data)
+            XCTAssertEqual(result.checksum, Checksum(of: data, algorithm: algorithm))
+            XCTAssertEqual(result.info.checksum, Checksum(of: data, algorithm: .xxh64).description, "stat's info")
+            XCTAssertFalse(s.store.opens.contains { $0.resume }, "not uploaded again (\(algorithm))")
+        }
     }
 
     func testUploadIsReachedThroughTheStoreEndpoints() throws {
@@ -276,7 +318,7 @@ final class ClientSenderTests: FakeStoreTestCase {
         }
         let result = try runWithDeadline { try sender.send(file: path, to: "drop") }
         XCTAssertEqual(server.store.file("drop"), data)
-        XCTAssertEqual(result.info.sha256, FileChecksum.sha256Hex(of: data))
+        XCTAssertEqual(result.info.checksum, Checksum(of: data, algorithm: .xxh64).description)
         XCTAssertEqual(result.reconnects, 1)
         XCTAssertEqual(reconnects.withLock { reported }, [1])
         XCTAssertTrue(server.store.opens.contains { $0.path == "drop" && $0.resume }, "reopened with resume")
@@ -336,7 +378,7 @@ final class ClientSenderTests: FakeStoreTestCase {
         XCTAssertEqual(result.resumedBytes, Int64(12 * chunk))
         XCTAssertEqual(result.chunks, count - 12)
         XCTAssertEqual(server.store.counts.raw - before, count - 12)
-        XCTAssertEqual(result.sha256, FileChecksum.sha256Hex(of: data))
+        XCTAssertEqual(result.checksum, Checksum(of: data, algorithm: .xxh64))
     }
 
     func testGivesUpAfterRetries() throws {

@@ -24,8 +24,10 @@ final class FakeStore: StoreServant, @unchecked Sendable {
     private(set) var sentBytes = 0
     /// Steers send completions (window tests).
     var gate: (any SendGate)?
-    /// When set, `stat` reports this checksum (to provoke a mismatch).
-    var fakeSHA256: String?
+    /// When set, `stat` reports this checksum (to provoke a mismatch) instead of the XXH64.
+    var fakeChecksum: String?
+    /// Called after a successful commit, before its reply (lost-reply tests).
+    var afterCommit: (@Sendable (_ current: Current) -> Void)?
     /// Called after each stored chunk with the number of chunks stored so far (drop tests).
     var afterStore: (@Sendable (_ count: Int, _ current: Current) throws -> Void)?
 
@@ -56,14 +58,16 @@ final class FakeStore: StoreServant, @unchecked Sendable {
         try check(path)
         guard let data = file(path) else { throw PathError(reason: "no such file", path: path) }
         return FileInfo(
-            path: path, size: Int64(data.count), sha256: fakeSHA256 ?? FileChecksum.sha256Hex(of: data), modified: 1_700_000_000)
+            path: path, size: Int64(data.count), checksum: fakeChecksum ?? Checksum(of: data, algorithm: .xxh64).description,
+            modified: 1_700_000_000)
     }
 
     func list(dir: String, current: Current) throws -> [FileInfo] {
         let prefix = dir.isEmpty || dir == "." ? "" : dir + "/"
         let all = lock.withLock { files }
         return all.keys.sorted().filter { $0.hasPrefix(prefix) && !$0.dropFirst(prefix.count).contains("/") }.map {
-            FileInfo(path: $0, size: Int64(all[$0]!.count), sha256: FileChecksum.sha256Hex(of: all[$0]!), modified: 1_700_000_000)
+            FileInfo(path: $0, size: Int64(all[$0]!.count), checksum: Checksum(of: all[$0]!, algorithm: .xxh64).description,
+                     modified: 1_700_000_000)
         }
     }
 
@@ -97,6 +101,14 @@ final class FakeStore: StoreServant, @unchecked Sendable {
             sentBytes += bytes
             return rawSends + compressedSends
         }
+    }
+
+    /// Every checksum a `commit` was called with, in order.
+    var commitChecksums: [String] { lock.withLock { commitTexts } }
+    private var commitTexts: [String] = []
+
+    fileprivate func commitCalled(with checksum: String) {
+        lock.withLock { commitTexts.append(checksum) }
     }
 
     fileprivate func committed(_ upload: FakeUpload, data: [UInt8]) {
@@ -152,19 +164,24 @@ final class FakeUpload: UploadServant, @unchecked Sendable {
 
     func received(current: Current) throws -> [Int64] { lock.withLock { ranges.flattened } }
 
-    func commit(sha256: String, current: Current) throws -> FileInfo {
+    func commit(checksum: String, current: Current) throws -> FileInfo {
+        store?.commitCalled(with: checksum)
         let (complete, snapshot) = lock.withLock { (ranges.isComplete(size: size), data) }
         guard complete else {
             let gap = lock.withLock { ranges.firstMissing(in: 0..<size) } ?? 0..<0
             throw RangeError(reason: "bytes are missing", offset: gap.lowerBound, length: Int32(gap.count), size: size)
         }
-        let actual = FileChecksum.sha256Hex(of: snapshot)
-        guard actual == sha256.lowercased() else {
-            throw IntegrityError(reason: "checksum mismatch", expected: sha256, actual: actual)
+        guard let expected = Checksum(parsing: checksum) else {
+            throw IntegrityError(reason: "not a checksum", expected: checksum, actual: "")
+        }
+        let actual = Checksum(of: snapshot, algorithm: expected.algorithm)
+        guard actual == expected else {
+            throw IntegrityError(reason: "checksum mismatch", expected: expected.description, actual: actual.description)
         }
         store?.committed(self, data: snapshot)
         current.adapter?.remove(identity)
-        return FileInfo(path: path, size: size, sha256: actual, modified: 1_700_000_000)
+        store?.afterCommit?(current)
+        return FileInfo(path: path, size: size, checksum: actual.description, modified: 1_700_000_000)
     }
 
     func abort(current: Current) throws {}

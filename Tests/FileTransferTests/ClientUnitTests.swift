@@ -47,7 +47,7 @@ final class ClientUnitTests: XCTestCase {
         XCTAssertEqual(ClientErrors.exitCode(for: StorageError(reason: "r")), .refused)
         XCTAssertEqual(ClientErrors.exitCode(for: TransferError(reason: "r")), .refused)
         XCTAssertEqual(ClientErrors.exitCode(for: IntegrityError(reason: "r", expected: "a", actual: "b")), .integrity)
-        XCTAssertEqual(ClientErrors.exitCode(for: ChecksumMismatchError(path: "p", expected: "a", actual: "b")), .integrity)
+        XCTAssertEqual(ClientErrors.exitCode(for: ChecksumMismatchError(path: "p", expected: Checksum(xxh64: 1), actual: Checksum(xxh64: 2))), .integrity)
         XCTAssertEqual(ClientErrors.exitCode(for: LocalFileError(.notFound, path: "p", reason: "r")), .noInput)
         XCTAssertEqual(ClientErrors.exitCode(for: LocalFileError(.unreadable, path: "p", reason: "r")), .noInput)
         XCTAssertEqual(ClientErrors.exitCode(for: LocalFileError(.changed, path: "p", reason: "r")), .noInput)
@@ -111,10 +111,10 @@ final class ClientUnitTests: XCTestCase {
 
     private func sampleResult() -> SendResult {
         SendResult(
-            info: FileInfo(path: "dir/a.bin", size: 1_048_576, sha256: String(repeating: "ab", count: 32), modified: 1_700_000_000),
+            info: FileInfo(path: "dir/a.bin", size: 1_048_576, checksum: "xxh64:" + String(repeating: "ab", count: 8), modified: 1_700_000_000),
             localPath: "/tmp/a.bin", remotePath: "dir/a.bin", bytes: 1_048_576, sentBytes: 786_432, wireBytes: 262_144,
             resumedBytes: 262_144, chunks: 3, compressedChunks: 3, reconnects: 1, seconds: 0.5,
-            sha256: String(repeating: "ab", count: 32), chunkSize: 262_144, window: 8, compression: .auto)
+            checksum: Checksum(xxh64: 0xabab_abab_abab_abab), chunkSize: 262_144, window: 8, compression: .auto)
     }
 
     func testSendJSONSummaryShape() throws {
@@ -125,7 +125,7 @@ final class ClientUnitTests: XCTestCase {
             Set(object.keys),
             [
                 "file", "remote", "bytes", "seconds", "mbps", "chunkSize", "window", "compress", "wireBytes",
-                "compressionRatio", "sha256", "resumedBytes", "reconnects", "chunks",
+                "compressionRatio", "checksum", "resumedBytes", "reconnects", "chunks",
             ])
         XCTAssertEqual(object["file"] as? String, "/tmp/a.bin")
         XCTAssertEqual(object["remote"] as? String, "dir/a.bin")
@@ -139,7 +139,7 @@ final class ClientUnitTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(object["mbps"] as? Double), 1.572864, accuracy: 1e-9)
         XCTAssertEqual(object["resumedBytes"] as? Int, 262_144)
         XCTAssertEqual(object["reconnects"] as? Int, 1)
-        XCTAssertEqual(object["sha256"] as? String, String(repeating: "ab", count: 32))
+        XCTAssertEqual(object["checksum"] as? String, "xxh64:" + String(repeating: "ab", count: 8))
         XCTAssertEqual(try JSONDecoder().decode(SendSummary.self, from: Data(text.utf8)), SendSummary(sampleResult()))
     }
 
@@ -148,14 +148,21 @@ final class ClientUnitTests: XCTestCase {
         XCTAssertTrue(summary.hasPrefix("sent /tmp/a.bin -> dir/a.bin: 1.00 MiB (1048576 bytes) in 0.50 s, 1.57 MB/s"), summary)
         XCTAssertTrue(summary.contains("3 chunks of 256 KiB, window 8, compression auto (3 compressed, ratio 3.00"), summary)
         XCTAssertTrue(summary.contains("1 reconnect"), summary)
-        XCTAssertTrue(summary.contains("stored: dir/a.bin  1048576 bytes  sha256 abab"), summary)
+        XCTAssertTrue(summary.contains("stored: dir/a.bin  1048576 bytes  xxh64 abababababababab  modified "), summary)
         XCTAssertEqual(ClientOutput.formatTime(1_700_000_000), "2023-11-14 22:13:20Z")
         let table = ClientOutput.table([
-            FileInfo(path: "a", size: 10, sha256: "", modified: 0),
-            FileInfo(path: "dir/b", size: 2048, sha256: "", modified: 0),
+            FileInfo(path: "a", size: 10, checksum: "", modified: 0),
+            FileInfo(path: "dir/b", size: 2048, checksum: "", modified: 0),
         ])
         XCTAssertEqual(table.split(separator: "\n").count, 4)
         XCTAssertTrue(table.contains("2.00 KiB  1970-01-01 00:00:00Z  dir/b"), table)
+
+        let sha = FileInfo(path: "s", size: 3, checksum: "sha256:" + String(repeating: "0f", count: 32), modified: 0)
+        XCTAssertEqual(ClientOutput.fileInfoLine(sha), "s  3 bytes  sha256 \(String(repeating: "0f", count: 32))  modified 1970-01-01 00:00:00Z")
+        let stat = ClientOutput.statText(FileInfo(path: "x", size: 3, checksum: "xxh64:44bc2cf5ad770999", modified: 0))
+        XCTAssertTrue(stat.contains("\nchecksum: xxh64 44bc2cf5ad770999\n"), stat)
+        XCTAssertTrue(ClientOutput.fileInfoLine(FileInfo(path: "n", size: 0, checksum: "", modified: 0)).contains("  no checksum  "))
+        XCTAssertTrue(ClientOutput.fileInfoLine(FileInfo(path: "n", size: 0, checksum: "crc:1", modified: 0)).contains("  checksum crc:1  "))
         let progress = ClientOutput.progressLine(TransferProgress(
             bytesDone: 512 * 1024, totalBytes: 1 << 20, elapsed: .seconds(1), inFlight: 3, reconnects: 0,
             bytesPerSecond: 524_288, eta: .seconds(1), isFinal: false))
@@ -173,6 +180,7 @@ final class ClientUnitTests: XCTestCase {
             FileClient.Window = 4
             FileClient.Compress = auto
             FileClient.Level = 6
+            FileClient.Checksum = sha256
             FileClient.Timeout = 0
             FileClient.Progress = 0
             """.utf8))
@@ -184,6 +192,9 @@ final class ClientUnitTests: XCTestCase {
         XCTAssertEqual(fromConfig.window, 5, "the command-line property wins over the file")
         XCTAssertEqual(fromConfig.compression, .auto)
         XCTAssertEqual(fromConfig.level, 6)
+        XCTAssertEqual(fromConfig.checksum, .sha256)
+        XCTAssertEqual(fromConfig.sendOptions.checksum, .sha256)
+        XCTAssertEqual(fromConfig.downloadOptions.checksum, .sha256)
         XCTAssertNil(fromConfig.timeout)
         XCTAssertFalse(fromConfig.progress)
 
@@ -192,7 +203,10 @@ final class ClientUnitTests: XCTestCase {
         flags.window = 2
         flags.compress = "off"
         flags.port = 5000
+        flags.checksum = "XXH64"
         let fromFlags = try ClientSettings.resolve(properties, flags: flags)
+        XCTAssertEqual(fromFlags.checksum, .xxh64, "the flag wins over the file")
+        XCTAssertEqual(fromFlags.sendOptions.checksum, .xxh64)
         XCTAssertEqual(fromFlags.proxy, "store:tcp -h 127.0.0.1 -p 5000")
         XCTAssertEqual(fromFlags.chunkSize, 64 * 1024)
         XCTAssertEqual(fromFlags.window, 2)
@@ -206,6 +220,9 @@ final class ClientUnitTests: XCTestCase {
         XCTAssertEqual(defaults.chunkSize, 256 * 1024)
         XCTAssertEqual(defaults.window, .auto, "auto is the default window")
         XCTAssertEqual(defaults.maxInFlight, 64 << 20)
+        XCTAssertEqual(defaults.checksum, .xxh64, "XXH64 is the default checksum")
+        XCTAssertEqual(SendOptions().checksum, .xxh64)
+        XCTAssertEqual(DownloadOptions().checksum, .xxh64)
     }
 
     func testInvalidSettings() {
@@ -223,6 +240,8 @@ final class ClientUnitTests: XCTestCase {
         fails { $0.window = 0 }
         fails { $0.compress = "maybe" }
         fails { $0.level = 10 }
+        fails { $0.checksum = "md5" }
+        fails({ _ in }, ["--FileClient.Checksum=sha-256"])
         fails { $0.proxy = "p"; $0.port = 1 }
         fails { $0.port = 70000 }
         fails({ _ in }, ["--FileClient.Window=many"])

@@ -14,7 +14,7 @@ import Darwin
 
 /// End to end with the real executables: `ftserver` and `ftclient` (built next to this test
 /// bundle) run as processes on 127.0.0.1, and the tests check what ends up on disk (byte for
-/// byte and by SHA-256), the exit statuses and the JSON summaries. Covered: resuming after the
+/// byte and by checksum), the exit statuses and the JSON summaries. Covered: resuming after the
 /// client is killed, the client riding out a server killed and restarted on the same port,
 /// eight concurrent uploads, and a file larger than 2 GiB (64-bit offsets) sent and fetched back.
 ///
@@ -70,7 +70,7 @@ final class EndToEndProcessTests: XCTestCase {
         let started = ContinuousClock.now
         let second = try runClient([
             "send", local, remote, "--proxy", server.proxy, "--chunk-size", "64KiB", "--window", "4",
-            "--resume", "--json", "--no-progress",
+            "--resume", "--checksum", "sha256", "--json", "--no-progress",
         ], timeout: 120)
         let elapsed = ContinuousClock.now - started
         XCTAssertEqual(second.status, 0, second.describe)
@@ -82,9 +82,10 @@ final class EndToEndProcessTests: XCTestCase {
         XCTAssertEqual(summary.reconnects, 0)
         let left = Int64(size) - summary.resumedBytes
         XCTAssertEqual(Int64(summary.chunks), (left + Int64(chunk) - 1) / Int64(chunk), "only the missing chunks are sent")
-        let digest = try sha256(ofFile: local)
-        XCTAssertEqual(summary.sha256, digest)
-        try assertStored(root: root, remote: remote, local: local, sha256: digest)
+        // The second run commits with SHA-256 (the resumed bytes were read and hashed, not sent).
+        let digest = try checksum(ofFile: local, .sha256)
+        XCTAssertEqual(summary.checksum, digest)
+        try assertStored(root: root, remote: remote, local: local, checksum: digest)
         try assertStagingEmpty(root: root)
         print("EndToEnd: client killed after \(seen) of \(size) bytes; resume sent \(left) bytes in \(format(elapsed))")
     }
@@ -130,9 +131,9 @@ final class EndToEndProcessTests: XCTestCase {
         XCTAssertEqual(summary.bytes, Int64(size))
         XCTAssertEqual(summary.resumedBytes, 0, "no --resume: nothing was stored before this run")
         XCTAssertTrue(result.stderr.contains("reconnecting"), result.stderr)
-        let digest = try sha256(ofFile: local)
-        XCTAssertEqual(summary.sha256, digest)
-        try assertStored(root: root, remote: remote, local: local, sha256: digest)
+        let digest = try checksum(ofFile: local, .xxh64)
+        XCTAssertEqual(summary.checksum, digest)
+        try assertStored(root: root, remote: remote, local: local, checksum: digest)
         try assertStagingEmpty(root: root)
         XCTAssertTrue(restarted.log.text.contains("upload resumed"), "the restarted server resumed the upload:\n\(restarted.log.text)")
         // Every chunk once, plus what was sent before the crash and not durable: the client
@@ -160,7 +161,9 @@ final class EndToEndProcessTests: XCTestCase {
         }
         let started = ContinuousClock.now
         let clients = try locals.enumerated().map { i, local in
-            try startClient(["send", local, "many/\(i)/file.bin", "--proxy", server.proxy, "--json", "--no-progress"])
+            // Half of them commit with SHA-256.
+            try startClient(["send", local, "many/\(i)/file.bin", "--proxy", server.proxy, "--json", "--no-progress",
+                             "--checksum", i % 2 == 0 ? "xxh64" : "sha256"])
         }
         var summaries: [SendSummary] = []
         for (i, client) in clients.enumerated() {
@@ -171,13 +174,13 @@ final class EndToEndProcessTests: XCTestCase {
         }
         let elapsed = ContinuousClock.now - started
         for (i, local) in locals.enumerated() {
-            let digest = try sha256(ofFile: local)
-            XCTAssertEqual(summaries[i].sha256, digest, "#\(i)")
+            let digest = try checksum(ofFile: local, i % 2 == 0 ? .xxh64 : .sha256)
+            XCTAssertEqual(summaries[i].checksum, digest, "#\(i)")
             XCTAssertEqual(summaries[i].bytes, Int64(size), "#\(i)")
             XCTAssertEqual(summaries[i].remote, "many/\(i)/file.bin")
-            try assertStored(root: root, remote: "many/\(i)/file.bin", local: local, sha256: digest)
+            try assertStored(root: root, remote: "many/\(i)/file.bin", local: local, checksum: digest)
         }
-        XCTAssertEqual(Set(summaries.map(\.sha256)).count, 8, "eight different files")
+        XCTAssertEqual(Set(summaries.map(\.checksum)).count, 8, "eight different files")
         try assertStagingEmpty(root: root)
         print("EndToEnd: 8 concurrent clients x \(size) bytes in \(format(elapsed))")
     }
@@ -217,16 +220,16 @@ final class EndToEndProcessTests: XCTestCase {
             XCTAssertEqual(try readBytes(storedPath, at: mark.offset, count: mark.bytes.count), mark.bytes,
                            "the MiB at \(mark.offset)")
         }
-        let localDigest = try sha256(ofFile: local)
-        XCTAssertEqual(summary.sha256, localDigest)
-        try assertStored(root: root, remote: "big/big.bin", local: local, sha256: localDigest)
+        let localDigest = try checksum(ofFile: local, .xxh64)
+        XCTAssertEqual(summary.checksum, localDigest)
+        try assertStored(root: root, remote: "big/big.bin", local: local, checksum: localDigest)
         let verifyTook = ContinuousClock.now - verifyStarted
 
         let stat = try runClient(["stat", "big/big.bin", "--proxy", server.proxy, "--json"], timeout: 120)
         XCTAssertEqual(stat.status, 0, stat.describe)
         let info = try JSONDecoder().decode(FileInfoJSON.self, from: Data(stat.stdout.utf8))
         XCTAssertEqual(info.size, size)
-        XCTAssertEqual(info.sha256, localDigest)
+        XCTAssertEqual(info.checksum, localDigest)
 
         // And back: the download reads beyond 2^31 too.
         let back = scratch + "/big-back.bin"
@@ -240,7 +243,7 @@ final class EndToEndProcessTests: XCTestCase {
         let getSummary = try JSONDecoder().decode(GetSummary.self, from: Data(got.stdout.utf8))
         XCTAssertEqual(getSummary.bytes, size)
         XCTAssertTrue(getSummary.verified)
-        XCTAssertEqual(getSummary.sha256, localDigest)
+        XCTAssertEqual(getSummary.checksum, localDigest)
         XCTAssertEqual(try fileSize(back), size)
         for mark in marks {
             XCTAssertEqual(try readBytes(back, at: mark.offset, count: mark.bytes.count), mark.bytes, "fetched MiB at \(mark.offset)")
@@ -374,13 +377,14 @@ final class EndToEndProcessTests: XCTestCase {
         }
     }
 
-    /// The stored file has the local file's size and bytes, and `sha256`.
-    private func assertStored(root: String, remote: String, local: String, sha256 expected: String,
+    /// The stored file has the local file's size and bytes, and `checksum` (`"algorithm:hex"`).
+    private func assertStored(root: String, remote: String, local: String, checksum expected: String,
                               file: StaticString = #filePath, line: UInt = #line) throws {
         let stored = root + "/" + remote
         XCTAssertEqual(try fileSize(stored), try fileSize(local), "size of \(remote)", file: file, line: line)
         XCTAssertTrue(try filesEqual(stored, local), "\(remote) is byte-identical to \(local)", file: file, line: line)
-        XCTAssertEqual(try sha256(ofFile: stored), expected, "SHA-256 of \(remote)", file: file, line: line)
+        let algorithm = try XCTUnwrap(Checksum(parsing: expected), expected, file: file, line: line).algorithm
+        XCTAssertEqual(try checksum(ofFile: stored, algorithm), expected, "checksum of \(remote)", file: file, line: line)
     }
 
     private func assertStagingEmpty(root: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -465,12 +469,12 @@ final class EndToEndProcessTests: XCTestCase {
         }
     }
 
-    /// SHA-256 of a file, streamed.
-    private func sha256(ofFile path: String) throws -> String {
+    /// The checksum of a file with `algorithm`, streamed, as `"algorithm:hex"`.
+    private func checksum(ofFile path: String, _ algorithm: ChecksumAlgorithm) throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw posixError("open \(path)") }
         defer { close(fd) }
-        return try FileChecksum.sha256Hex(fd: fd, path: path)
+        return try FileChecksum.checksum(algorithm, fd: fd, path: path).description
     }
 
     private func posixError(_ what: String) -> NSError {

@@ -46,10 +46,10 @@ final class FileStoreUploadTests: StorageTestCase {
         // Not visible under its final name before commit.
         XCTAssertFalse(exists(store.root + "/dir/sub/big.bin"))
 
-        let info = try store.commit(uploadID: handle.id, sha256: sha256(data))
+        let info = try store.commit(uploadID: handle.id, checksum: xxh64(data))
         XCTAssertEqual(info.path, "dir/sub/big.bin")
         XCTAssertEqual(info.size, Int64(size))
-        XCTAssertEqual(info.sha256, sha256(data))
+        XCTAssertEqual(info.checksum, xxh64(data))
         XCTAssertEqual(fileContents("dir/sub/big.bin"), data)
         XCTAssertEqual(try store.stat(path: "dir/sub/big.bin"), info)
         XCTAssertEqual(try stagingNames(store), [])
@@ -62,7 +62,7 @@ final class FileStoreUploadTests: StorageTestCase {
         bytes.moveReaderIndex(forwardBy: 2)  // only the readable bytes are written
         try store.write(uploadID: handle.id, offset: 0, bytes: bytes)
         XCTAssertEqual(bytes.readableBytes, 10)
-        let info = try store.commit(uploadID: handle.id, sha256: sha256(Array(0...9)))
+        let info = try store.commit(uploadID: handle.id, checksum: xxh64(Array(0...9)))
         XCTAssertEqual(info.size, 10)
         XCTAssertEqual(fileContents("f"), Array(0...9))
     }
@@ -76,7 +76,7 @@ final class FileStoreUploadTests: StorageTestCase {
         try store.write(uploadID: handle.id, offset: 100, bytes: buffer(data[100..<200]))
         try store.write(uploadID: handle.id, offset: 1000, bytes: buffer([]))  // empty at the end: allowed
         XCTAssertEqual(try store.received(uploadID: handle.id), [0, 1000])
-        XCTAssertEqual(try store.commit(uploadID: handle.id, sha256: sha256(data)).sha256, sha256(data))
+        XCTAssertEqual(try store.commit(uploadID: handle.id, checksum: xxh64(data)).checksum, xxh64(data))
     }
 
     func testChecksumIsComparedCaseInsensitively() throws {
@@ -84,8 +84,8 @@ final class FileStoreUploadTests: StorageTestCase {
         let data = makeData(5000)
         let handle = try store.open(path: "upper", size: 5000, overwrite: false, resume: false)
         try store.write(uploadID: handle.id, offset: 0, bytes: buffer(data))
-        let info = try store.commit(uploadID: handle.id, sha256: sha256(data).uppercased())
-        XCTAssertEqual(info.sha256, sha256(data))  // reported lowercase
+        let info = try store.commit(uploadID: handle.id, checksum: xxh64(data).uppercased())
+        XCTAssertEqual(info.checksum, xxh64(data))  // reported lowercase
     }
 
     func testChecksumMismatchKeepsTheUploadForAnotherTry() throws {
@@ -96,21 +96,21 @@ final class FileStoreUploadTests: StorageTestCase {
         let handle = try store.open(path: "file.bin", size: 3000, overwrite: false, resume: false)
         try store.write(uploadID: handle.id, offset: 0, bytes: buffer(corrupted))
 
-        let error = storeError(try store.commit(uploadID: handle.id, sha256: sha256(data)))
+        let error = storeError(try store.commit(uploadID: handle.id, checksum: xxh64(data)))
         guard case .integrity(let reason, let expected, let actual)? = error else {
             return XCTFail("expected .integrity, got \(String(describing: error))")
         }
-        XCTAssertEqual(expected, sha256(data))
-        XCTAssertEqual(actual, sha256(corrupted))
-        XCTAssertTrue(reason.contains(actual), reason)
+        XCTAssertEqual(expected, xxh64(data))
+        XCTAssertEqual(actual, xxh64(corrupted))
+        XCTAssertTrue(reason.contains("XXH64 " + actual.dropFirst("xxh64:".count)), reason)
         XCTAssertFalse(exists(store.root + "/file.bin"))
         assertPathError(try store.stat(path: "file.bin"))
 
         // The upload is still open: resend the bad chunk and commit again.
         XCTAssertEqual(try store.received(uploadID: handle.id), [0, 3000])
         try store.write(uploadID: handle.id, offset: 1000, bytes: buffer(data[1000..<2000]))
-        let info = try store.commit(uploadID: handle.id, sha256: sha256(data))
-        XCTAssertEqual(info.sha256, sha256(data))
+        let info = try store.commit(uploadID: handle.id, checksum: xxh64(data))
+        XCTAssertEqual(info.checksum, xxh64(data))
         XCTAssertEqual(fileContents("file.bin"), data)
     }
 
@@ -118,12 +118,22 @@ final class FileStoreUploadTests: StorageTestCase {
         let store = try makeStore()
         let handle = try store.open(path: "f", size: 1, overwrite: false, resume: false)
         try store.write(uploadID: handle.id, offset: 0, bytes: buffer([1]))
-        for bad in ["", "abc", String(repeating: "g", count: 64), String(repeating: "a", count: 65)] {
-            guard case .integrity? = storeError(try store.commit(uploadID: handle.id, sha256: bad)) else {
+        let malformed = [
+            "", "abc", String(repeating: "g", count: 64), String(repeating: "a", count: 65),
+            String(repeating: "a", count: 16),  // a bare XXH64: only a bare SHA-256 is accepted
+            "xxh64:" + String(repeating: "a", count: 15), "xxh64:" + String(repeating: "a", count: 64),
+            "sha256:" + String(repeating: "a", count: 16), "md5:" + String(repeating: "a", count: 32), "xxh64:",
+        ]
+        for bad in malformed {
+            guard case .integrity(let reason, let expected, let actual)? = storeError(try store.commit(uploadID: handle.id, checksum: bad)) else {
                 return XCTFail("expected .integrity for \(bad)")
             }
+            XCTAssertEqual(expected, bad)
+            XCTAssertEqual(actual, "")
+            XCTAssertTrue(reason.contains("not in an accepted format"), reason)
+            XCTAssertTrue(reason.contains("\"xxh64:\" followed by 16 hexadecimal digits"), reason)
         }
-        XCTAssertNoThrow(try store.commit(uploadID: handle.id, sha256: sha256([1])))
+        XCTAssertNoThrow(try store.commit(uploadID: handle.id, checksum: xxh64([1])))
     }
 
     func testCommitWithAMissingRangeNamesTheFirstGap() throws {
@@ -134,7 +144,7 @@ final class FileStoreUploadTests: StorageTestCase {
         try store.write(uploadID: handle.id, offset: 200, bytes: buffer(data[200..<250]))
         XCTAssertEqual(try store.received(uploadID: handle.id), [0, 100, 200, 250])
 
-        let error = storeError(try store.commit(uploadID: handle.id, sha256: sha256(data)))
+        let error = storeError(try store.commit(uploadID: handle.id, checksum: xxh64(data)))
         guard case .range(let reason, let offset, let length, let size)? = error else {
             return XCTFail("expected .range, got \(String(describing: error))")
         }
@@ -146,12 +156,12 @@ final class FileStoreUploadTests: StorageTestCase {
 
         // Fill the first gap: the error now names the second one.
         try store.write(uploadID: handle.id, offset: 100, bytes: buffer(data[100..<200]))
-        let second = assertRangeError(try store.commit(uploadID: handle.id, sha256: sha256(data)))
+        let second = assertRangeError(try store.commit(uploadID: handle.id, checksum: xxh64(data)))
         XCTAssertEqual(second?.offset, 250)
         XCTAssertEqual(second?.length, 50)
 
         try store.write(uploadID: handle.id, offset: 250, bytes: buffer(data[250..<300]))
-        XCTAssertEqual(try store.commit(uploadID: handle.id, sha256: sha256(data)).size, 300)
+        XCTAssertEqual(try store.commit(uploadID: handle.id, checksum: xxh64(data)).size, 300)
     }
 
     func testFinalNameAppearsOnlyAtCommit() throws {
@@ -171,7 +181,7 @@ final class FileStoreUploadTests: StorageTestCase {
         // The data lives in the staging area under the upload's id.
         XCTAssertEqual(Set(try stagingNames(store)), [handle.id + ".part", handle.id + ".meta"])
 
-        let info = try store.commit(uploadID: handle.id, sha256: sha256(data))
+        let info = try store.commit(uploadID: handle.id, checksum: xxh64(data))
         XCTAssertEqual(fileContents("atomic/file.dat"), data)
         XCTAssertEqual(try store.list(dir: "atomic"), [info])
         XCTAssertEqual(try stagingNames(store), [])
@@ -181,9 +191,13 @@ final class FileStoreUploadTests: StorageTestCase {
         let store = try makeStore()
         let handle = try store.open(path: "empty", size: 0, overwrite: false, resume: false)
         XCTAssertEqual(try store.received(uploadID: handle.id), [])
-        let info = try store.commit(uploadID: handle.id, sha256: sha256([]))
+        let info = try store.commit(uploadID: handle.id, checksum: xxh64([]))
         XCTAssertEqual(info.size, 0)
-        XCTAssertEqual(info.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(info.checksum, "xxh64:ef46db3751d8e999")
+        XCTAssertEqual(try store.stat(path: "empty").checksum, "xxh64:ef46db3751d8e999")
+        let emptySHA = try store.open(path: "empty-sha", size: 0, overwrite: false, resume: false)
+        XCTAssertEqual(try store.commit(uploadID: emptySHA.id, checksum: sha256([])).checksum,
+                       "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(fileContents("empty"), [])
     }
 
@@ -191,9 +205,9 @@ final class FileStoreUploadTests: StorageTestCase {
         let store = try makeStore()
         let committed = try store.open(path: "a", size: 1, overwrite: false, resume: false)
         try store.write(uploadID: committed.id, offset: 0, bytes: buffer([7]))
-        _ = try store.commit(uploadID: committed.id, sha256: sha256([7]))
+        _ = try store.commit(uploadID: committed.id, checksum: xxh64([7]))
         assertConflict(try store.write(uploadID: committed.id, offset: 0, bytes: buffer([7])))
-        assertConflict(try store.commit(uploadID: committed.id, sha256: sha256([7])))
+        assertConflict(try store.commit(uploadID: committed.id, checksum: xxh64([7])))
         assertConflict(try store.received(uploadID: committed.id))
         XCTAssertNoThrow(try store.abort(uploadID: committed.id))  // idempotent: nothing to do
         XCTAssertEqual(fileContents("a"), [7])

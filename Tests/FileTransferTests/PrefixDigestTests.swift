@@ -4,7 +4,7 @@ import XCTest
 
 @testable import FileTransfer
 
-/// The running SHA-256 that spares `commit` a full read of the file.
+/// The running XXH64 that spares `commit` a full read of the file.
 final class PrefixDigestTests: XCTestCase {
     var dir: URL!
     var fd: Int32 = -1
@@ -46,24 +46,24 @@ final class PrefixDigestTests: XCTestCase {
         for i in [0, 2, 1, 5, 4, 3, 7, 6] {
             try write(chunks[i], at: offsets[i], digest: digest, received: &received)
         }
-        let expected = FileChecksum.sha256Hex(of: chunks.flatMap { $0 })
-        XCTAssertEqual(digest.finalHex(size: total), expected)
+        let expected = Checksum(of: chunks.flatMap { $0 }, algorithm: .xxh64)
+        XCTAssertEqual(digest.final(size: total), expected)
     }
 
     func testIncompleteOrInvalidatedDigestIsNotUsed() throws {
         let digest = PrefixDigest()
         var received = RangeSet()
         try write(bytes(100, seed: 1), at: 0, digest: digest, received: &received)
-        XCTAssertNil(digest.finalHex(size: 200), "half the file is not its digest")
+        XCTAssertNil(digest.final(size: 200), "half the file is not its digest")
         try write(bytes(100, seed: 2), at: 100, digest: digest, received: &received)
-        XCTAssertNotNil(digest.finalHex(size: 200))
+        XCTAssertEqual(digest.final(size: 200), Checksum(of: bytes(100, seed: 1) + bytes(100, seed: 2), algorithm: .xxh64))
 
         let resent = PrefixDigest()
         var again = RangeSet()
         try write(bytes(100, seed: 1), at: 0, digest: resent, received: &again)
         resent.invalidate()
         try write(bytes(100, seed: 2), at: 100, digest: resent, received: &again)
-        XCTAssertNil(resent.finalHex(size: 200))
+        XCTAssertNil(resent.final(size: 200))
     }
 
     func testCommitAfterAResendWithOtherBytesChecksTheFinalContent() throws {
@@ -76,11 +76,27 @@ final class PrefixDigestTests: XCTestCase {
         try store.write(uploadID: upload.id, offset: 0, bytes: first)
         try store.write(uploadID: upload.id, offset: 4096, bytes: second)
         try store.write(uploadID: upload.id, offset: 0, bytes: changed)  // a resend with other bytes
-        let stale = FileChecksum.sha256Hex(of: bytes(4096, seed: 1) + bytes(4096, seed: 2))
-        XCTAssertThrowsError(try store.commit(uploadID: upload.id, sha256: stale)) { error in
+        let stale = Checksum(of: bytes(4096, seed: 1) + bytes(4096, seed: 2), algorithm: .xxh64).description
+        XCTAssertThrowsError(try store.commit(uploadID: upload.id, checksum: stale)) { error in
             guard case .integrity = error as? FileStoreError else { return XCTFail("\(error)") }
         }
-        let actual = FileChecksum.sha256Hex(of: bytes(4096, seed: 9) + bytes(4096, seed: 2))
-        XCTAssertEqual(try store.commit(uploadID: upload.id, sha256: actual).sha256, actual)
+        let actual = Checksum(of: bytes(4096, seed: 9) + bytes(4096, seed: 2), algorithm: .xxh64).description
+        XCTAssertEqual(try store.commit(uploadID: upload.id, checksum: actual).checksum, actual)
+    }
+
+    func testSHA256CommitAfterAResendHashesTheFileForBoth() throws {
+        let root = dir.appendingPathComponent("root").path
+        let store = try FileStore(root: root)
+        let upload = try store.open(path: "s.bin", size: 8192, overwrite: false, resume: false)
+        try store.write(uploadID: upload.id, offset: 0, bytes: ByteBuffer(bytes: bytes(4096, seed: 1)))
+        try store.write(uploadID: upload.id, offset: 4096, bytes: ByteBuffer(bytes: bytes(4096, seed: 2)))
+        try store.write(uploadID: upload.id, offset: 0, bytes: ByteBuffer(bytes: bytes(4096, seed: 9)))
+        let content = bytes(4096, seed: 9) + bytes(4096, seed: 2)
+        let sha = Checksum(of: content, algorithm: .sha256).description
+        XCTAssertEqual(try store.commit(uploadID: upload.id, checksum: sha).checksum, sha)
+        // The XXH64 was computed in the same read and cached for stat.
+        XCTAssertEqual(store.checksums.count, 1)
+        XCTAssertEqual(try store.stat(path: "s.bin").checksum, Checksum(of: content, algorithm: .xxh64).description)
+        XCTAssertEqual(store.checksums.count, 1)
     }
 }

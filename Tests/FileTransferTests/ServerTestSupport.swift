@@ -118,7 +118,11 @@ class ServerTestCase: XCTestCase {
         return (0..<count).map { words[$0 % words.count] &+ UInt8(($0 / 997) % 3) }
     }
 
-    func sha256(_ bytes: [UInt8]) -> String { FileChecksum.sha256Hex(of: bytes) }
+    /// `"xxh64:<hex>"` of `bytes`: the default checksum, what stat reports.
+    func xxh64(_ bytes: [UInt8]) -> String { Checksum(of: bytes, algorithm: .xxh64).description }
+
+    /// `"sha256:<hex>"` of `bytes`.
+    func sha256(_ bytes: [UInt8]) -> String { Checksum(of: bytes, algorithm: .sha256).description }
 
     func buffer(_ bytes: some Sequence<UInt8>) -> ByteBuffer { ByteBuffer(bytes: Array(bytes)) }
 

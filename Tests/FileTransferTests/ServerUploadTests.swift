@@ -26,10 +26,10 @@ final class ServerUploadTests: ServerTestCase {
         for future in window { try future.result(timeout: .seconds(30)) }
 
         XCTAssertEqual(try upload.received(), [0, Int64(data.count)])
-        let info = try upload.commit(sha256: sha256(data))
+        let info = try upload.commit(checksum: xxh64(data))
         XCTAssertEqual(info.path, "docs/report.bin")
         XCTAssertEqual(info.size, Int64(data.count))
-        XCTAssertEqual(info.sha256, sha256(data))
+        XCTAssertEqual(info.checksum, xxh64(data))
         XCTAssertEqual(fileContents("docs/report.bin"), data)
         XCTAssertEqual(stagingFiles(), [], "the staging area is empty after commit")
 
@@ -58,7 +58,7 @@ final class ServerUploadTests: ServerTestCase {
         let direct = try XCTUnwrap(store.ice_communicator.stringToProxy(
             "\"upload/\(upload.ice_getIdentity().name)\":\(server.endpoints)", as: UploadPrx.self))
         try direct.send(offset: 0, bytes: buffer(Array("abc".utf8)))
-        XCTAssertEqual(try direct.commit(sha256: sha256(Array("abc".utf8))).size, 3)
+        XCTAssertEqual(try direct.commit(checksum: xxh64(Array("abc".utf8))).size, 3)
     }
 
     func testUnknownUploadIdIsObjectNotExist() throws {
@@ -69,7 +69,7 @@ final class ServerUploadTests: ServerTestCase {
         let error = expectError(ObjectNotExistException.self, "send") { try ghost.send(offset: 0, bytes: buffer([1])) }
         XCTAssertEqual(error?.id, Identity(name: "0123456789abcdef0123456789abcdef", category: "upload"))
         expectError(ObjectNotExistException.self, "received") { try ghost.received() }
-        expectError(ObjectNotExistException.self, "commit") { try ghost.commit(sha256: String(repeating: "0", count: 64)) }
+        expectError(ObjectNotExistException.self, "commit") { try ghost.commit(checksum: "xxh64:" + String(repeating: "0", count: 16)) }
         expectError(ObjectNotExistException.self, "abort") { try ghost.abort() }
         let other = try XCTUnwrap(store.ice_communicator.stringToProxy("nothing:\(server.endpoints)", as: StorePrx.self))
         expectError(ObjectNotExistException.self, "another identity") { try other.stat(path: "x") }
@@ -91,7 +91,7 @@ final class ServerUploadTests: ServerTestCase {
             }
         }
         for future in futures { try future.result(timeout: .seconds(30)) }
-        XCTAssertEqual(try upload.commit(sha256: sha256(data)).sha256, sha256(data))
+        XCTAssertEqual(try upload.commit(checksum: xxh64(data)).checksum, xxh64(data))
         XCTAssertEqual(fileContents("text/log.txt"), data)
     }
 
@@ -134,7 +134,7 @@ final class ServerUploadTests: ServerTestCase {
         XCTAssertEqual(try upload.received(), [], "nothing was written")
 
         try upload.sendCompressed(offset: 0, length: Int32(data.count), zlibData: good)
-        XCTAssertEqual(try upload.commit(sha256: sha256(data)).size, Int64(data.count))
+        XCTAssertEqual(try upload.commit(checksum: xxh64(data)).size, Int64(data.count))
         XCTAssertEqual(fileContents("c.txt"), data)
     }
 
@@ -150,19 +150,19 @@ final class ServerUploadTests: ServerTestCase {
         // The path is free again.
         let again = try open(store, "gone.bin", size: 1)
         try again.send(offset: 0, bytes: buffer([9]))
-        XCTAssertEqual(try again.commit(sha256: sha256([9])).size, 1)
+        XCTAssertEqual(try again.commit(checksum: xxh64([9])).size, 1)
     }
 
     func testEmptyFileAndOverwrite() throws {
         let server = try startServer()
         let store = try connect(server)
         let empty = try open(store, "empty", size: 0)
-        XCTAssertEqual(try empty.commit(sha256: sha256([])).size, 0)
+        XCTAssertEqual(try empty.commit(checksum: xxh64([])).size, 0)
         XCTAssertEqual(fileContents("empty"), [])
 
         let replacement = try open(store, "empty", size: 2, overwrite: true)
         try replacement.send(offset: 0, bytes: buffer([1, 2]))
-        XCTAssertEqual(try replacement.commit(sha256: sha256([1, 2])).size, 2)
+        XCTAssertEqual(try replacement.commit(checksum: xxh64([1, 2])).size, 2)
         XCTAssertEqual(fileContents("empty"), [1, 2])
     }
 

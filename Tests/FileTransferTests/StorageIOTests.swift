@@ -48,10 +48,8 @@ final class StorageIOTests: StorageTestCase {
     }
 
     func testSHA256Helpers() {
-        XCTAssertEqual(FileChecksum.sha256Hex(of: Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertTrue(FileChecksum.isSHA256Hex(String(repeating: "aF0", count: 21) + "9"))
-        XCTAssertFalse(FileChecksum.isSHA256Hex(String(repeating: "a", count: 63)))
-        XCTAssertFalse(FileChecksum.isSHA256Hex(String(repeating: "z", count: 64)))
+        XCTAssertEqual(sha256(Array("abc".utf8)), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(FileChecksum.hex([0x00, 0x0f, 0xa5, 0xff]), "000fa5ff")
     }
 
     func testStreamingChecksumOverSeveralChunks() throws {
@@ -60,7 +58,9 @@ final class StorageIOTests: StorageTestCase {
         try writeFile("f", data)
         let fd = try StorageIO.openFile(root + "/f", flags: O_RDONLY)
         defer { StorageIO.closeFile(fd) }
-        XCTAssertEqual(try FileChecksum.sha256Hex(fd: fd, path: "f"), sha256(data))
+        XCTAssertEqual(try FileChecksum.checksum(.sha256, fd: fd, path: "f").description, sha256(data))
+        XCTAssertEqual(try FileChecksum.checksum(.xxh64, fd: fd, path: "f").description, xxh64(data))
+        XCTAssertEqual(try FileChecksum.checksums([.xxh64, .sha256], fd: fd, path: "f").map(\.description), [xxh64(data), sha256(data)])
     }
 
     func testErrorDescriptions() {

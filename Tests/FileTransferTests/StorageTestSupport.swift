@@ -47,8 +47,19 @@ class StorageTestCase: XCTestCase {
         return bytes
     }
 
+    /// `"xxh64:<hex>"` of `bytes`: the default checksum, what stat reports.
+    func xxh64(_ bytes: [UInt8]) -> String {
+        Checksum(of: bytes, algorithm: .xxh64).description
+    }
+
+    /// `"sha256:<hex>"` of `bytes`.
     func sha256(_ bytes: [UInt8]) -> String {
-        FileChecksum.sha256Hex(of: bytes)
+        Checksum(of: bytes, algorithm: .sha256).description
+    }
+
+    /// The SHA-256 of `bytes` as 64 hex digits alone (the format of older clients).
+    func bareSHA256(_ bytes: [UInt8]) -> String {
+        Checksum(of: bytes, algorithm: .sha256).hex
     }
 
     func buffer(_ bytes: some Sequence<UInt8>) -> ByteBuffer {
@@ -77,7 +88,7 @@ class StorageTestCase: XCTestCase {
         if !bytes.isEmpty {
             try store.write(uploadID: handle.id, offset: 0, bytes: buffer(bytes))
         }
-        return try store.commit(uploadID: handle.id, sha256: sha256(bytes))
+        return try store.commit(uploadID: handle.id, checksum: xxh64(bytes))
     }
 
     /// Runs `body`, which must throw a `FileStoreError`, and returns it.

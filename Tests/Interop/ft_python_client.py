@@ -4,16 +4,20 @@
 #
 #   /usr/bin/python3 ft_python_client.py --proxy "store:tcp -h 127.0.0.1 -p 10000" \
 #       --file LOCAL --dest REMOTE [--chunk BYTES] [--window N] [--compress-every K] [--bad-path P]
+#       [--commit-checksum sha256|bare|xxh64]
 #
 # Uploads LOCAL to REMOTE in chunks with sendAsync, keeping up to N calls in flight and sending
 # them out of order (odd chunks first, then even ones); every K-th chunk (K > 0) goes through
-# sendCompressed (zlib). Then commits with the SHA-256, stats the file and reads it back. With
-# --bad-path it also opens that path and expects FileTransfer.PathError.
+# sendCompressed (zlib). Then commits with the checksum --commit-checksum names ("sha256:<hex>",
+# the default; 64 hex digits alone, as clients older than XXH64 send; or "xxh64:<hex>"), stats
+# the file, checks that stat reports the XXH64 Python's xxhash module computes, and reads the
+# file back. With --bad-path it also opens that path and expects FileTransfer.PathError.
 #
 # Output, one per line:
-#   RESULT commit path=<path> size=<n> sha256=<hex>
 #   RESULT received <start,end,...>            (before commit)
-#   RESULT stat path=<path> size=<n> sha256=<hex>
+#   RESULT commit path=<path> size=<n> checksum=<algorithm:hex>
+#   RESULT stat path=<path> size=<n> checksum=<algorithm:hex>
+#   RESULT statChecksum ok|mismatch <expected xxh64:hex>
 #   RESULT readback ok|mismatch
 #   RESULT pathError path=<path> reason=<reason>     (or RESULT noPathError <what happened>)
 #   DONE
@@ -26,6 +30,7 @@ import sys
 import zlib
 
 import Ice
+import xxhash
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SLICE = os.path.normpath(os.path.join(HERE, "..", "..", "slice", "FileTransfer.ice"))
@@ -35,7 +40,14 @@ import FileTransfer  # noqa: E402
 TIMEOUT_S = 60.0
 
 
-def upload(store, data, dest, chunk, window, compress_every):
+def commit_checksum(data, kind):
+    if kind == "xxh64":
+        return "xxh64:" + xxhash.xxh64(data).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
+    return digest if kind == "bare" else "sha256:" + digest
+
+
+def upload(store, data, dest, chunk, window, compress_every, checksum_kind):
     upload = store.open(dest, len(data), True, False)
     if upload is None:
         raise RuntimeError("open returned a null proxy")
@@ -55,8 +67,8 @@ def upload(store, data, dest, chunk, window, compress_every):
         future.result(TIMEOUT_S)
     received = upload.received()
     print("RESULT received %s" % ",".join(str(v) for v in received), flush=True)
-    info = upload.commit(hashlib.sha256(data).hexdigest())
-    print("RESULT commit path=%s size=%d sha256=%s" % (info.path, info.size, info.sha256), flush=True)
+    info = upload.commit(commit_checksum(data, checksum_kind))
+    print("RESULT commit path=%s size=%d checksum=%s" % (info.path, info.size, info.checksum), flush=True)
     return info
 
 
@@ -69,6 +81,7 @@ def main():
     parser.add_argument("--window", type=int, default=8)
     parser.add_argument("--compress-every", type=int, default=0)
     parser.add_argument("--bad-path", default=None)
+    parser.add_argument("--commit-checksum", choices=["sha256", "bare", "xxh64"], default="sha256")
     args = parser.parse_args()
 
     init = Ice.InitializationData()
@@ -80,10 +93,12 @@ def main():
             raise RuntimeError("%s is not a FileTransfer::Store" % args.proxy)
         with open(args.file, "rb") as f:
             data = f.read()
-        info = upload(store, data, args.dest, args.chunk, args.window, args.compress_every)
+        info = upload(store, data, args.dest, args.chunk, args.window, args.compress_every, args.commit_checksum)
 
         stat = store.stat(info.path)
-        print("RESULT stat path=%s size=%d sha256=%s" % (stat.path, stat.size, stat.sha256), flush=True)
+        print("RESULT stat path=%s size=%d checksum=%s" % (stat.path, stat.size, stat.checksum), flush=True)
+        expected = "xxh64:" + xxhash.xxh64(data).hexdigest()
+        print("RESULT statChecksum %s %s" % ("ok" if stat.checksum == expected else "mismatch", expected), flush=True)
         back = bytearray()
         while len(back) < stat.size:
             part = store.read(info.path, len(back), 1 << 20)

@@ -56,14 +56,16 @@ public struct ConnectionFailedError: Error, CustomStringConvertible, @unchecked 
     }
 }
 
-/// A downloaded file does not have the SHA-256 the server reported.
+/// A downloaded file does not have the checksum the server reported.
 public struct ChecksumMismatchError: Error, CustomStringConvertible, Sendable {
     public let path: String
-    public let expected: String
-    public let actual: String
+    /// The server's checksum.
+    public let expected: Checksum
+    /// The downloaded data's, in the same algorithm.
+    public let actual: Checksum
 
     public var description: String {
-        "checksum mismatch for \(path): expected sha256 \(expected), got \(actual); the file was not kept"
+        "checksum mismatch for \(path): expected \(expected.displayText), got \(actual.displayText); the file was not kept"
     }
 }
 
@@ -91,7 +93,7 @@ public enum ClientExitCode: Int32, Sendable, CaseIterable {
     /// `get` cannot create or write the local file (EX_CANTCREAT).
     case cannotCreate = 73
     /// Checksum mismatch: the server's `IntegrityError` on commit, or a download that does not
-    /// match the server's SHA-256 (EX_IOERR).
+    /// match the server's checksum (EX_IOERR).
     case integrity = 74
 }
 

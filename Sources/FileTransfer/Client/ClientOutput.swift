@@ -19,7 +19,8 @@ public struct SendSummary: Codable, Equatable, Sendable {
     public var wireBytes: Int64
     /// File bytes sent per wire byte (1 without compression).
     public var compressionRatio: Double
-    public var sha256: String
+    /// The checksum committed, `"xxh64:<hex>"` or `"sha256:<hex>"`.
+    public var checksum: String
     /// Bytes the server already had (resume).
     public var resumedBytes: Int64
     public var reconnects: Int
@@ -43,7 +44,7 @@ public struct SendSummary: Codable, Equatable, Sendable {
         compress = r.compression.rawValue
         wireBytes = r.wireBytes
         compressionRatio = r.compressionRatio
-        sha256 = r.sha256
+        checksum = r.checksum.description
         resumedBytes = r.resumedBytes
         reconnects = r.reconnects
         chunks = r.chunks
@@ -65,8 +66,9 @@ public struct GetSummary: Codable, Equatable, Sendable {
     public var mbps: Double
     public var chunkSize: Int
     public var window: Int
-    public var sha256: String
-    /// Whether the SHA-256 was compared with the server's.
+    /// The checksum of the downloaded file (`--checksum`'s algorithm), `"algorithm:hex"`.
+    public var checksum: String
+    /// Whether the data was compared with the server's checksum (and matched).
     public var verified: Bool
     public var reconnects: Int
     public var chunks: Int
@@ -84,7 +86,7 @@ public struct GetSummary: Codable, Equatable, Sendable {
         mbps = r.megabytesPerSecond
         chunkSize = r.chunkSize
         window = r.window
-        sha256 = r.sha256
+        checksum = r.checksum.description
         verified = r.verified
         reconnects = r.reconnects
         chunks = r.chunks
@@ -101,14 +103,15 @@ public struct GetSummary: Codable, Equatable, Sendable {
 public struct FileInfoJSON: Codable, Equatable, Sendable {
     public var path: String
     public var size: Int64
-    public var sha256: String
+    /// As the server reported it: `"xxh64:<hex>"` (or `"sha256:<hex>"`).
+    public var checksum: String
     /// Seconds since 1970-01-01 UTC.
     public var modified: Int64
 
     public init(_ info: FileInfo) {
         path = info.path
         size = info.size
-        sha256 = info.sha256
+        checksum = info.checksum
         modified = info.modified
     }
 }
@@ -154,7 +157,8 @@ public enum ClientOutput {
             + "\(r.chunks) chunk\(r.chunks == 1 ? "" : "s"), window \(r.window)"
         if r.autoWindow { s += autoWindowNote(roundTrip: r.roundTrip, maxWindow: r.maxWindow, cap: r.maxBytesInFlight) }
         if r.reconnects > 0 { s += ", \(r.reconnects) reconnect\(r.reconnects == 1 ? "" : "s")" }
-        s += "\n  sha256 \(r.sha256)" + (r.verified ? " (verified)" : " (the server reported no checksum)")
+        s += "\n  \(r.checksum.displayText)"
+            + (r.verified ? " (verified)" : " (not verified: the server reported no checksum this client knows)")
         return s
     }
 
@@ -167,9 +171,9 @@ public enum ClientOutput {
         return " (auto" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")) + ")"
     }
 
-    /// `path  size bytes  sha256 …  modified …`
+    /// `path  size bytes  xxh64 …  modified …`
     public static func fileInfoLine(_ info: FileInfo) -> String {
-        "\(info.path)  \(info.size) bytes  sha256 \(info.sha256)  modified \(formatTime(info.modified))"
+        "\(info.path)  \(info.size) bytes  \(checksumText(info.checksum))  modified \(formatTime(info.modified))"
     }
 
     /// `stat`'s text output.
@@ -177,9 +181,16 @@ public enum ClientOutput {
         """
         path:     \(info.path)
         size:     \(info.size) (\(ByteSize.format(info.size)))
-        sha256:   \(info.sha256)
+        checksum: \(checksumText(info.checksum))
         modified: \(formatTime(info.modified))
         """
+    }
+
+    /// A server's checksum for people: `xxh64 <hex>` / `sha256 <hex>`; a text that does not
+    /// parse is shown as `checksum <text>`, none as `no checksum`.
+    static func checksumText(_ text: String) -> String {
+        if let checksum = Checksum(parsing: text) { return checksum.displayText }
+        return text.isEmpty ? "no checksum" : "checksum \(text)"
     }
 
     /// `ls`'s table: size, modification time, path.

@@ -28,6 +28,9 @@ public struct ClientSettings: Sendable, Equatable {
     public var compression = CompressionMode.off
     /// `FileClient.Level`: zlib level 1–9 (1).
     public var level = 1
+    /// `FileClient.Checksum`: the end-to-end checksum of `send` (committed) and `get`
+    /// (reported), xxh64 or sha256 (xxh64).
+    public var checksum = ChecksumAlgorithm.xxh64
     /// `FileClient.Retries`: reconnections in a row without progress before giving up (5).
     public var retries = 5
     /// `FileClient.RetryDelay`: first reconnection delay in ms, doubled each time (200).
@@ -53,6 +56,7 @@ public struct ClientSettings: Sendable, Equatable {
         public var maxInFlight: String?
         public var compress: String?
         public var level: Int?
+        public var checksum: String?
         public var retries: Int?
         public var noProgress = false
         public var overwrite = false
@@ -135,6 +139,12 @@ public struct ClientSettings: Sendable, Equatable {
             guard (1...9).contains(l) else { throw UsageError("invalid compression level \(l): expected 1 to 9") }
             s.level = l
         }
+        if let text = flags.checksum ?? prop("Checksum") {
+            guard let algorithm = ChecksumAlgorithm(parsing: text) else {
+                throw UsageError("invalid checksum `\(text)': expected xxh64 or sha256")
+            }
+            s.checksum = algorithm
+        }
         if let r = try flags.retries ?? int("Retries") {
             guard r >= 0 else { throw UsageError("invalid retries \(r): expected 0 or more") }
             s.retries = r
@@ -176,6 +186,7 @@ public struct ClientSettings: Sendable, Equatable {
         o.level = level
         o.overwrite = overwrite
         o.resume = resume
+        o.checksum = checksum
         o.maxRetries = retries
         o.initialBackoff = retryDelay
         o.invocationTimeout = timeout
@@ -187,6 +198,7 @@ public struct ClientSettings: Sendable, Equatable {
         o.chunkSize = chunkSize
         o.windowSetting = window
         o.maxBytesInFlight = maxInFlight
+        o.checksum = checksum
         o.maxRetries = retries
         o.initialBackoff = retryDelay
         o.invocationTimeout = timeout

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Ice
 import NIOCore
@@ -28,6 +27,10 @@ public struct DownloadOptions: Sendable, WindowedTransferOptions {
     /// Per-request timeout (nil: none).
     public var invocationTimeout: Duration?
     public var progressInterval: Duration = .milliseconds(100)
+    /// The algorithm of the checksum `DownloadResult` reports. The download itself is verified
+    /// with the algorithm of the checksum the server's `stat` reports (both are computed, in
+    /// one pass, when they differ).
+    public var checksum: ChecksumAlgorithm = .xxh64
 
     public init() {}
 }
@@ -41,8 +44,8 @@ public struct DownloadResult: Sendable {
     public var localPath: String
     public var bytes: Int64
     public var seconds: Double
-    /// SHA-256 of what was written (lowercase hex).
-    public var sha256: String
+    /// Checksum of what was written, in `DownloadOptions.checksum`'s algorithm.
+    public var checksum: Checksum
     /// `read` requests made.
     public var chunks: Int
     public var reconnects: Int
@@ -54,7 +57,8 @@ public struct DownloadResult: Sendable {
     public var roundTrip: Duration?
     public var maxWindow: Int?
     public var maxBytesInFlight: Int?
-    /// Whether the server reported a checksum to compare with (it matched, or the download failed).
+    /// Whether the server reported a checksum this client knows (`xxh64:…`, `sha256:…`) to
+    /// compare with: it matched, or the download failed. False when `stat` reported none.
     public var verified: Bool
 
     public var megabytesPerSecond: Double { seconds > 0 ? Double(bytes) / seconds / 1e6 : 0 }
@@ -62,7 +66,8 @@ public struct DownloadResult: Sendable {
 
 /// Downloads one file with pipelined `Store.read` requests (at most `window` outstanding),
 /// writes each chunk at its offset in a temporary file next to the destination, hashes the data
-/// in order, and renames the file into place only if its SHA-256 matches `stat`'s.
+/// in order, and renames the file into place only if it matches the checksum `stat` reported (in
+/// that checksum's algorithm).
 public final class Downloader: @unchecked Sendable {
     public let store: StorePrx
     public let options: DownloadOptions
@@ -79,7 +84,8 @@ public final class Downloader: @unchecked Sendable {
     /// directory).
     ///
     /// - Throws: `TransferError` subclasses from the server, `LocalFileError(.cannotCreate)`,
-    ///   `ChecksumMismatchError`, `ConnectionFailedError`, or another Ice error.
+    ///   `ChecksumMismatchError` (the data does not match `stat`'s checksum; nothing is kept),
+    ///   `ConnectionFailedError`, or another Ice error.
     public func download(_ remotePath: String, to localPath: String) throws -> DownloadResult {
         let start = ContinuousClock.now
         let chunkSize = max(1, options.chunkSize)
@@ -116,6 +122,10 @@ public final class Downloader: @unchecked Sendable {
             }
         }
         let size = max(0, info.size)
+        // Verified with the server's algorithm; reported in the one asked for.
+        let expected = Checksum(parsing: info.checksum)
+        var reportHasher = ChecksumHasher(options.checksum)
+        var verifyHasher = expected.flatMap { $0.algorithm == options.checksum ? nil : ChecksumHasher($0.algorithm) }
 
         var destination = localPath
         var st = stat()
@@ -141,7 +151,6 @@ public final class Downloader: @unchecked Sendable {
         var inFlight = 0
         var hashed: Int64 = 0
         var written: Int64 = 0
-        var hasher = SHA256()
         var reorder: [Int64: ByteBuffer] = [:]
         // How far requests may run ahead of the hashed prefix (bounds the reorder buffer).
         var maxAhead: Int64 { Int64(2 * window) * Int64(chunkSize) }
@@ -218,17 +227,22 @@ public final class Downloader: @unchecked Sendable {
                 progressSinceFailure = true
                 reorder[c.offset] = bytes.getSlice(at: bytes.readerIndex, length: got)!
                 while let b = reorder.removeValue(forKey: hashed) {
-                    b.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                    b.withUnsafeReadableBytes { bytes in
+                        reportHasher.update(bytes)
+                        verifyHasher?.update(bytes)
+                    }
                     hashed += Int64(b.readableBytes)
                 }
                 report()
             }
         }
         report(final: true)
-        let actual = hexString(hasher.finalize())
-        let expected = info.sha256.lowercased()
-        if !expected.isEmpty, expected != actual {
-            throw ChecksumMismatchError(path: destination, expected: expected, actual: actual)
+        let reported = reportHasher.finalize()
+        if let expected {
+            let actual = verifyHasher?.finalize() ?? reported
+            if actual != expected {
+                throw ChecksumMismatchError(path: destination, expected: expected, actual: actual)
+            }
         }
         if rename(temporary, destination) != 0 {
             throw LocalFileError(.cannotCreate, path: destination, reason: String(cString: strerror(errno)))
@@ -236,8 +250,8 @@ public final class Downloader: @unchecked Sendable {
         keep = true
         var result = DownloadResult(
             info: info, remotePath: remotePath, localPath: destination, bytes: written,
-            seconds: (ContinuousClock.now - start).seconds, sha256: actual, chunks: chunks, reconnects: reconnects,
-            chunkSize: chunkSize, window: window, verified: !expected.isEmpty)
+            seconds: (ContinuousClock.now - start).seconds, checksum: reported, chunks: chunks, reconnects: reconnects,
+            chunkSize: chunkSize, window: window, verified: expected != nil)
         if let auto {
             result.autoWindow = true
             result.roundTrip = auto.roundTrip

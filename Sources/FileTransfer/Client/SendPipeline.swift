@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import NIOCore
 
@@ -17,7 +16,7 @@ struct PreparedItem: @unchecked Sendable {
 }
 
 /// The producer side of `Sender`: a reader thread reads the file sequentially into chunk-sized
-/// buffers, hashing everything (SHA-256, in order), and queues the parts the server does not
+/// buffers, hashing everything (with each of `algorithms`, in order), and queues the parts the server does not
 /// have yet; with compression, up to two worker threads deflate them. At most `readAhead`
 /// buffers exist between the reader and the sender (`finish(_:)` gives one back), so memory
 /// stays bounded whatever the network does.
@@ -32,16 +31,20 @@ final class SendPipeline: @unchecked Sendable {
     private let ready: BlockingQueue<PreparedItem>
     private let group = DispatchGroup()
     private let lock = NSLock()
-    private var digest: String?
+    private let algorithms: [ChecksumAlgorithm]
+    private var digests: [Checksum]?
     private var workersLeft = 0
 
     /// - Parameters:
     ///   - skip: byte ranges already stored on the server (read and hashed, not queued).
+    ///   - algorithms: the checksums to compute over the whole file.
     ///   - compression: nil sends raw; otherwise the worker threads' settings.
     init(
         fd: Int32, path: String, size: Int64, chunkSize: Int, readAhead: Int, skip: RangeSet,
+        algorithms: [ChecksumAlgorithm],
         compression: (mode: CompressionMode, level: Int, minSavings: Double, workers: Int)?
     ) throws {
+        self.algorithms = algorithms
         self.fd = fd
         self.path = path
         self.size = size
@@ -83,11 +86,12 @@ final class SendPipeline: @unchecked Sendable {
         tokens.release()
     }
 
-    /// The SHA-256 of the whole file, lowercase hex; available once `next()` returned nil.
-    var sha256: String? {
+    /// The checksums of the whole file, one per algorithm given to `init` (in that order);
+    /// available once `next()` returned nil.
+    var checksums: [Checksum]? {
         lock.lock()
         defer { lock.unlock() }
-        return digest
+        return digests
     }
 
     /// Stops the threads and waits for them (the file descriptor may be closed afterwards).
@@ -106,7 +110,7 @@ final class SendPipeline: @unchecked Sendable {
     // MARK: Threads
 
     private func read() {
-        var hasher = SHA256()
+        var hashers = algorithms.map(ChecksumHasher.init)
         var offset: Int64 = 0
         let allocator = ByteBufferAllocator()
         do {
@@ -115,7 +119,9 @@ final class SendPipeline: @unchecked Sendable {
                 let count = Int(min(Int64(chunkSize), size - offset))
                 var buffer = allocator.buffer(capacity: count)
                 try readFully(into: &buffer, count: count, at: offset)
-                buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                buffer.withUnsafeReadableBytes { bytes in
+                    for i in hashers.indices { hashers[i].update(bytes) }
+                }
                 let range = offset..<(offset + Int64(count))
                 let missing = skip.missing(in: range)
                 if missing.isEmpty {
@@ -140,7 +146,7 @@ final class SendPipeline: @unchecked Sendable {
                 throw LocalFileError(.changed, path: path, reason: "it grew while being sent; send it again once it is complete")
             }
             lock.lock()
-            digest = hexString(hasher.finalize())
+            digests = hashers.map { $0.finalize() }
             lock.unlock()
             raw.close()
         } catch {
@@ -196,16 +202,4 @@ final class SendPipeline: @unchecked Sendable {
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
-}
-
-/// Lowercase hex of a digest.
-func hexString<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(64)
-    for b in bytes {
-        out.append(digits[Int(b >> 4)])
-        out.append(digits[Int(b & 0x0f)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }

@@ -36,6 +36,9 @@ public struct SendOptions: Sendable {
     public var overwrite: Bool = false
     /// Continue a previous, interrupted upload of the same path and size (skip what it stored).
     public var resume: Bool = false
+    /// The checksum the file is committed with: XXH64 (fast) or SHA-256 (cryptographic,
+    /// comparable with `sha256sum`).
+    public var checksum: ChecksumAlgorithm = .xxh64
     /// Reconnections in a row, without any progress in between, before giving up.
     public var maxRetries: Int = 5
     /// Wait before the first reconnection; doubled after each failed one, up to `maxBackoff`.
@@ -96,8 +99,8 @@ public struct SendResult: Sendable {
     public var compressedChunks: Int
     public var reconnects: Int
     public var seconds: Double
-    /// SHA-256 of the local file (lowercase hex).
-    public var sha256: String
+    /// Checksum of the local file in `SendOptions.checksum`'s algorithm: what was committed.
+    public var checksum: Checksum
     public var chunkSize: Int
     /// The window at the end (for a fixed window, the window).
     public var window: Int
@@ -109,7 +112,7 @@ public struct SendResult: Sendable {
     public var maxWindow: Int?
     public var maxBytesInFlight: Int?
     /// Of `seconds`, the time from the first chunk to the last acknowledgement: the data phase,
-    /// without opening the upload and the commit (in which the server checks the SHA-256).
+    /// without opening the upload and the commit (in which the server checks the checksum).
     public var dataSeconds: Double?
 
     /// File bytes per wire byte (1 without compression; 3 means a third of the bytes were sent).
@@ -122,7 +125,7 @@ public struct SendResult: Sendable {
 /// ahead into a bounded buffer, optional workers deflate, and the calling thread keeps up to
 /// `window` `send` requests outstanding, waiting for each to be *sent* before the next. A lost
 /// connection is survived by reconnecting, asking the upload what it `received()` and sending
-/// the rest; the file is committed with its SHA-256.
+/// the rest; the file is committed with its checksum (`SendOptions.checksum`).
 ///
 /// `send(file:to:)` blocks the calling thread (not a runtime thread) until committed.
 public final class Sender: @unchecked Sendable {
@@ -235,7 +238,9 @@ private final class SendRun {
     var reconnects = 0
     var failuresInARow = 0
     var commitSent = false
-    var sha256 = ""
+    /// The file's checksums once read: `options.checksum` first, then XXH64 if that is another
+    /// algorithm (what the server's `stat` reports, to recognise a commit whose reply was lost).
+    var checksums: [Checksum] = []
     var lastReport = ContinuousClock.now
 
     init(sender: Sender, fd: Int32, localPath: String, remotePath: String, size: Int64) {
@@ -271,7 +276,8 @@ private final class SendRun {
             : (options.compression, options.level, options.autoMinSavings, min(2, max(1, options.compressionThreads)))
         let pipeline = try SendPipeline(
             fd: fd, path: localPath, size: size, chunkSize: chunkSize, readAhead: options.readAhead(forWindow: window.limit),
-            skip: stored, compression: compression.map { (mode: $0.0, level: $0.1, minSavings: $0.2, workers: $0.3) })
+            skip: stored, algorithms: Self.algorithms(for: options.checksum),
+            compression: compression.map { (mode: $0.0, level: $0.1, minSavings: $0.2, workers: $0.3) })
         self.pipeline = pipeline
         defer { pipeline.cancel() }
 
@@ -302,11 +308,14 @@ private final class SendRun {
                 }
                 if let failure = window.drain(interval: options.progressInterval, tick: { report() }) { throw failure }
                 dataEnd = .now
-                sha256 = pipeline.sha256 ?? ""
+                checksums = pipeline.checksums ?? []
+                guard let checksum = checksums.first else {
+                    throw LocalFileError(.unreadable, path: localPath, reason: "its checksum was not computed")
+                }
                 commitSent = true
-                // The server reads the whole file again to check it: allow for that.
+                // The server may read the whole file again to check it: allow for that.
                 let commitTimeout = options.invocationTimeout.map { $0.milliseconds + Int(size / 20_000) } ?? -1
-                info = try upload!.ice_invocationTimeout(commitTimeout).commit(sha256: sha256)
+                info = try upload!.ice_invocationTimeout(commitTimeout).commit(checksum: checksum.description)
             } catch {
                 _ = window.drain(interval: options.progressInterval, tick: { report() })
                 if error is RangeError, commitSent, !resynced {
@@ -328,11 +337,14 @@ private final class SendRun {
         }
         pipeline.join()
         report(final: true)
+        guard let info, let checksum = checksums.first else {
+            throw UnknownException("the upload of \(remotePath) ended without a commit")
+        }
         let elapsed = ContinuousClock.now - start
         var result = SendResult(
-            info: info!, localPath: localPath, remotePath: remotePath, bytes: size, sentBytes: sentBytes,
+            info: info, localPath: localPath, remotePath: remotePath, bytes: size, sentBytes: sentBytes,
             wireBytes: wireBytes, resumedBytes: resumedBytes, chunks: chunks, compressedChunks: compressedChunks,
-            reconnects: reconnects, seconds: elapsed.seconds, sha256: sha256, chunkSize: chunkSize,
+            reconnects: reconnects, seconds: elapsed.seconds, checksum: checksum, chunkSize: chunkSize,
             window: window.limit, compression: options.compression)
         result.dataSeconds = (dataEnd - dataStart).seconds
         if let auto = requests.auto {
@@ -342,6 +354,19 @@ private final class SendRun {
             result.maxBytesInFlight = options.maxBytesInFlight
         }
         return result
+    }
+
+    /// The checksums the reader computes: `chosen`, plus XXH64 (what `stat` reports) if `chosen`
+    /// is another algorithm.
+    static func algorithms(for chosen: ChecksumAlgorithm) -> [ChecksumAlgorithm] {
+        chosen == .xxh64 ? [.xxh64] : [chosen, .xxh64]
+    }
+
+    /// Whether `info` (from the server) describes this file: same size, and a checksum equal to
+    /// the local one of the same algorithm (one of another algorithm proves nothing).
+    private func isThisFile(_ info: FileInfo) -> Bool {
+        guard info.size == size, let remote = Checksum(parsing: info.checksum) else { return false }
+        return checksums.first(remote.algorithm) == remote
     }
 
     // MARK: Requests
@@ -470,7 +495,7 @@ private final class SendRun {
                     // The commit may have gone through before the connection broke.
                     do {
                         let info = try store.ice_invocationTimeout(-1).stat(path: remotePath)
-                        if info.size == size, info.sha256.lowercased() == sha256 { return info }
+                        if isThisFile(info) { return info }
                     } catch is TransferError {
                         // Not there: resume the upload.
                     }

@@ -1,19 +1,19 @@
 import Ice
 
-/// `FileTransfer::FileInfo` on the wire: path, size, sha256, modified.
+/// `FileTransfer::FileInfo` on the wire: path, size, checksum, modified.
 extension FileInfo: IceStreamable {
     public init(from istr: inout InputStream) throws {
         let path = try istr.read(String.self)
         let size = try istr.read(Int64.self)
-        let sha256 = try istr.read(String.self)
+        let checksum = try istr.read(String.self)
         let modified = try istr.read(Int64.self)
-        self.init(path: path, size: size, sha256: sha256, modified: modified)
+        self.init(path: path, size: size, checksum: checksum, modified: modified)
     }
 
     public func write(to ostr: inout OutputStream) {
         ostr.write(path)
         ostr.write(size)
-        ostr.write(sha256)
+        ostr.write(checksum)
         ostr.write(modified)
     }
 

@@ -39,15 +39,17 @@ public struct UploadPrx: ObjectPrx {
         try receivedAsync(context: context).result()
     }
 
-    /// Verifies the SHA-256 and moves the file into place; returns what was stored.
-    public func commitAsync(sha256: String, context: Context? = nil) throws -> InvocationFuture<FileInfo> {
+    /// Verifies `checksum` (`"xxh64:<16 hex>"`, `"sha256:<64 hex>"`, or 64 hex digits meaning
+    /// SHA-256) and moves the file into place; returns what was stored, its checksum in the
+    /// algorithm of `checksum`.
+    public func commitAsync(checksum: String, context: Context? = nil) throws -> InvocationFuture<FileInfo> {
         try _invoke(
-            "commit", context: context, write: { $0.write(sha256) }, read: { try $0.read(FileInfo.self) },
+            "commit", context: context, write: { $0.write(checksum) }, read: { try $0.read(FileInfo.self) },
             userExceptions: transferErrorTypes)
     }
 
-    public func commit(sha256: String, context: Context? = nil) throws -> FileInfo {
-        try commitAsync(sha256: sha256, context: context).result()
+    public func commit(checksum: String, context: Context? = nil) throws -> FileInfo {
+        try commitAsync(checksum: checksum, context: context).result()
     }
 
     /// Drops the partial upload.
@@ -66,7 +68,7 @@ public protocol UploadServant: Servant {
     func send(offset: Int64, bytes: ByteBuffer, current: Current) throws -> Future<Void>
     func sendCompressed(offset: Int64, length: Int32, zlibData: ByteBuffer, current: Current) throws -> Future<Void>
     func received(current: Current) throws -> [Int64]
-    func commit(sha256: String, current: Current) throws -> FileInfo
+    func commit(checksum: String, current: Current) throws -> FileInfo
     func abort(current: Current) throws
 }
 
@@ -92,7 +94,7 @@ extension UploadServant {
             }
         case "commit":
             return request.dispatch(sliced: true, read: { try $0.read(String.self) }, write: { $0.write($1) }) {
-                try self.commit(sha256: $0, current: current)
+                try self.commit(checksum: $0, current: current)
             }
         case "abort":
             return request.dispatch(read: { _ in () }, write: { _, _ in }) { try self.abort(current: current) }

@@ -57,13 +57,13 @@ final class UploadServantImpl: UploadServant {
         return try mapped(upload, current) { () throws(FileStoreError) in try store.received(uploadID: upload.id) }
     }
 
-    func commit(sha256: String, current: Current) throws -> FileInfo {
+    func commit(checksum: String, current: Current) throws -> FileInfo {
         let upload = try openUpload(current)
         let info = try mapped(upload, current) { () throws(FileStoreError) in
-            try store.commit(uploadID: upload.id, sha256: sha256)
+            try store.commit(uploadID: upload.id, checksum: checksum)
         }
         logger.info("upload committed", metadata: [
-            "upload": "\(upload.id)", "path": "\(info.path)", "size": "\(info.size)", "sha256": "\(info.sha256)",
+            "upload": "\(upload.id)", "path": "\(info.path)", "size": "\(info.size)", "checksum": "\(info.checksum)",
         ])
         return info
     }

@@ -6,9 +6,9 @@ import Musl
 import Darwin
 #endif
 
-/// In-memory cache of file checksums for `stat` and `list`, keyed by what changes
-/// whenever the content can have changed: device, inode, size, modification and
-/// status-change times (the latter cannot be set back by users).
+/// In-memory cache of file checksums (XXH64, what `stat` and `list` report), keyed by
+/// what changes whenever the content can have changed: device, inode, size, modification
+/// and status-change times (the latter cannot be set back by users).
 final class ChecksumCache: Sendable {
     struct Key: Hashable, Sendable {
         var device: UInt64
@@ -35,23 +35,23 @@ final class ChecksumCache: Sendable {
         }
     }
 
-    private let entries = StoreLocked<[Key: String]>([:])
+    private let entries = StoreLocked<[Key: Checksum]>([:])
     let capacity: Int
 
     init(capacity: Int = 16_384) {
         self.capacity = capacity
     }
 
-    func lookup(_ key: Key) -> String? {
+    func lookup(_ key: Key) -> Checksum? {
         entries.withLock { $0[key] }
     }
 
-    func store(_ key: Key, _ sha256: String) {
+    func store(_ key: Key, _ checksum: Checksum) {
         entries.withLock { entries in
             if entries.count >= capacity && entries[key] == nil {
                 entries.removeAll(keepingCapacity: true)  // crude, but bounded and rare
             }
-            entries[key] = sha256
+            entries[key] = checksum
         }
     }
 

@@ -4,15 +4,17 @@ public struct FileInfo: Equatable, Hashable, Sendable {
     public var path: String
     /// Size in bytes.
     public var size: Int64
-    /// SHA-256 of the content, lowercase hex (64 characters).
-    public var sha256: String
+    /// Checksum of the content, self-describing: `"xxh64:<16 hex digits>"` (what `stat` and
+    /// `list` report) or `"sha256:<64 hex digits>"` (what `commit` returns when the client
+    /// committed with SHA-256); `Checksum(parsing:)` reads it.
+    public var checksum: String
     /// Last modification time, unix seconds.
     public var modified: Int64
 
-    public init(path: String, size: Int64, sha256: String, modified: Int64) {
+    public init(path: String, size: Int64, checksum: String, modified: Int64) {
         self.path = path
         self.size = size
-        self.sha256 = sha256
+        self.checksum = checksum
         self.modified = modified
     }
 }

@@ -9,7 +9,7 @@ import Darwin
 #endif
 
 extension FileStore {
-    /// Size, checksum and modification time of a committed file.
+    /// Size, checksum (XXH64) and modification time of a committed file.
     public func stat(path: String) throws(FileStoreError) -> FileInfo {
         let target = try validator.validate(path)
         let fd = try openForReading(target)
@@ -131,22 +131,22 @@ extension FileStore {
         return status
     }
 
-    /// FileInfo of an open file, with its checksum from the cache or computed.
+    /// FileInfo of an open file, with its XXH64 from the cache or computed.
     func describe(fd: Int32, target: PathValidator.ValidatedPath) throws(FileStoreError) -> FileInfo {
         let status = try regularFileStatus(fd: fd, target: target)
         let key = ChecksumCache.Key(status)
-        let sha256: String
+        let checksum: Checksum
         if let cached = checksums.lookup(key) {
-            sha256 = cached
+            checksum = cached
         } else {
             do {
-                sha256 = try FileChecksum.sha256Hex(fd: fd, path: target.absolute)
+                checksum = try FileChecksum.checksum(.xxh64, fd: fd, path: target.absolute)
             } catch {
                 throw .storage(error, while: "computing the checksum of \"\(target.relative)\"")
             }
-            checksums.store(key, sha256)
+            checksums.store(key, checksum)
         }
-        return FileInfo(path: target.relative, size: Int64(status.st_size), sha256: sha256,
+        return FileInfo(path: target.relative, size: Int64(status.st_size), checksum: checksum.description,
                         modified: StorageIO.modificationSeconds(status))
     }
 }

@@ -243,18 +243,21 @@ public final class FileStore: Sendable {
         }
     }
 
-    /// Checks the upload is complete and has the expected SHA-256, then moves it
-    /// into place atomically and returns its `FileInfo`.
+    /// Checks the upload is complete and has the expected checksum, then moves it into place
+    /// atomically and returns its `FileInfo`, whose checksum is in the algorithm of `expected`.
     ///
-    /// Missing bytes are a `.range` error naming the first missing range; a checksum
-    /// mismatch is an `.integrity` error. After either, the upload stays open so the
-    /// client can send data again and retry, or abort.
-    public func commit(uploadID: String, sha256 expected: String) throws(FileStoreError) -> FileInfo {
+    /// `expected` is `"xxh64:<16 hex>"`, `"sha256:<64 hex>"` or 64 hex digits alone (SHA-256;
+    /// see `Checksum(parsing:)`). XXH64 is checked against the digest kept while the data
+    /// arrived (or, if a resend invalidated it, by reading the file); SHA-256 by reading the
+    /// file. Anything else is an `.integrity` error before any check. Missing bytes are a
+    /// `.range` error naming the first missing range; a checksum mismatch is an `.integrity`
+    /// error with both checksums in the `"algorithm:hex"` form. After either, the upload stays
+    /// open so the client can send data again and retry, or abort.
+    public func commit(uploadID: String, checksum expected: String) throws(FileStoreError) -> FileInfo {
         let upload = try lookup(uploadID)
-        guard FileChecksum.isSHA256Hex(expected) else {
-            throw .integrity(reason: "the expected checksum \"\(expected.prefix(80))\" is not a SHA-256 in hex (64 hexadecimal digits); send the file's SHA-256", expected: expected, actual: "")
+        guard let wanted = Checksum(parsing: expected) else {
+            throw .integrity(reason: "the checksum \"\(expected.prefix(80))\" is not in an accepted format; send \(Checksum.acceptedFormats)", expected: expected, actual: "")
         }
-        let expectedHex = expected.lowercased()
         let ranges = try upload.beginCommit()
         var succeeded = false
         defer { if !succeeded { upload.endCommit(succeeded: false) } }
@@ -266,21 +269,33 @@ public final class FileStore: Sendable {
                 offset: gap.lowerBound, length: Int32(clamping: gap.count), size: upload.size)
         }
 
-        let actual: String
-        if let running = upload.digest.finalHex(size: upload.size) {
-            actual = running
-        } else {
-            do {
-                actual = try FileChecksum.sha256Hex(fd: upload.fd, path: upload.partPath)
-            } catch {
-                throw .storage(error, while: "computing the checksum of the upload")
+        // The XXH64 is what stat reports later (cached below); with SHA-256 it comes from the
+        // same read of the file when the running digest cannot be used.
+        let running = upload.digest.final(size: upload.size)
+        let actual: Checksum
+        let xxh64: Checksum
+        do {
+            switch (wanted.algorithm, running) {
+            case (.xxh64, let running?):
+                (actual, xxh64) = (running, running)
+            case (.xxh64, nil):
+                actual = try FileChecksum.checksum(.xxh64, fd: upload.fd, path: upload.partPath)
+                xxh64 = actual
+            case (.sha256, let running?):
+                actual = try FileChecksum.checksum(.sha256, fd: upload.fd, path: upload.partPath)
+                xxh64 = running
+            case (.sha256, nil):
+                let both = try FileChecksum.checksums([.sha256, .xxh64], fd: upload.fd, path: upload.partPath)
+                (actual, xxh64) = (both[0], both[1])
             }
+        } catch {
+            throw .storage(error, while: "computing the checksum of the upload")
         }
-        guard actual == expectedHex else {
-            logger.warning("checksum mismatch", metadata: ["upload": "\(uploadID)", "expected": "\(expectedHex)", "actual": "\(actual)"])
+        guard actual == wanted else {
+            logger.warning("checksum mismatch", metadata: ["upload": "\(uploadID)", "expected": "\(wanted)", "actual": "\(actual)"])
             throw .integrity(
-                reason: "the received content has SHA-256 \(actual) but \(expectedHex) was expected; the upload is kept: resend the data (or abort and start again), then commit again",
-                expected: expectedHex, actual: actual)
+                reason: "the received content has \(actual.algorithm.displayName) \(actual.hex) but \(wanted.hex) was expected; the upload is kept: resend the data (or abort and start again), then commit again",
+                expected: wanted.description, actual: actual.description)
         }
 
         do {
@@ -297,7 +312,7 @@ public final class FileStore: Sendable {
         } catch {
             throw .storage(error, while: "reading the committed file's status")
         }
-        checksums.store(ChecksumCache.Key(status), actual)
+        checksums.store(ChecksumCache.Key(status), xxh64)
         do {
             try StorageIO.removeFile(upload.metaPath)
         } catch {
@@ -307,8 +322,8 @@ public final class FileStore: Sendable {
         succeeded = true
         upload.endCommit(succeeded: true)
         state.withLock { $0.remove(upload) }
-        logger.info("upload committed", metadata: ["upload": "\(uploadID)", "path": "\(destination.relative)", "size": "\(upload.size)", "sha256": "\(actual)"])
-        return FileInfo(path: destination.relative, size: Int64(status.st_size), sha256: actual,
+        logger.info("upload committed", metadata: ["upload": "\(uploadID)", "path": "\(destination.relative)", "size": "\(upload.size)", "checksum": "\(actual)"])
+        return FileInfo(path: destination.relative, size: Int64(status.st_size), checksum: actual.description,
                         modified: StorageIO.modificationSeconds(status))
     }
 

@@ -23,7 +23,7 @@ public enum FileStoreError: Error, Equatable, Sendable {
     case conflict(reason: String, path: String)
     /// An offset/length is outside the file, or bytes are missing at commit.
     case range(reason: String, offset: Int64, length: Int32, size: Int64)
-    /// The content does not have the expected SHA-256.
+    /// The content does not have the expected checksum, or the checksum given is malformed.
     case integrity(reason: String, expected: String, actual: String)
     /// The server cannot store the data: disk full, quota, size limit, I/O error.
     case storage(reason: String)

@@ -37,7 +37,7 @@ final class PartialUpload: @unchecked Sendable {
     let partPath: String
     let metaPath: String
     let fd: Int32
-    /// SHA-256 of the received prefix, kept up to date by writes (see `PrefixDigest`).
+    /// XXH64 of the received prefix, kept up to date by writes (see `PrefixDigest`).
     let digest = PrefixDigest()
 
     private let condition = NSCondition()

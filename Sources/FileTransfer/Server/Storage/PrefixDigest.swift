@@ -1,16 +1,17 @@
-import Crypto
 import Foundation
 
-/// The SHA-256 of an upload's contiguous prefix `[0, hashedUpTo)`, advanced by the workers as
+/// The XXH64 of an upload's contiguous prefix `[0, hashedUpTo)`, advanced by the workers as
 /// chunks are written, so that `commit` does not have to read the whole file back.
 ///
 /// A chunk that starts exactly at `hashedUpTo` is hashed from the bytes in hand; chunks that
 /// arrived earlier out of order are then read back from the part file (they were recorded
 /// only after their write completed). A write over bytes already received (a resend) may
 /// change hashed data, so it invalidates the digest and commit hashes the file instead.
+/// XXH64 is the default checksum of the contract; a client that commits with SHA-256 has the
+/// file hashed at commit instead.
 final class PrefixDigest: @unchecked Sendable {
     private let lock = NSLock()
-    private var hasher = SHA256()
+    private var hasher = XXH64()
     private var hashedUpTo: Int64 = 0
     private var valid = true
 
@@ -30,7 +31,7 @@ final class PrefixDigest: @unchecked Sendable {
         defer { lock.unlock() }
         guard valid else { return }
         if range.lowerBound == hashedUpTo {
-            hasher.update(bufferPointer: bytes)
+            hasher.update(bytes)
             hashedUpTo = range.upperBound
         }
         guard hashedUpTo < contiguousEnd else { return }
@@ -44,16 +45,16 @@ final class PrefixDigest: @unchecked Sendable {
                 valid = false
                 return
             }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<got]))
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<got]))
             hashedUpTo += Int64(got)
         }
     }
 
-    /// The hex digest if the whole `size` bytes were hashed and no resend invalidated it.
-    func finalHex(size: Int64) -> String? {
+    /// The XXH64 of the file if the whole `size` bytes were hashed and no resend invalidated it.
+    func final(size: Int64) -> Checksum? {
         lock.lock()
         defer { lock.unlock() }
         guard valid, hashedUpTo == size else { return nil }
-        return FileChecksum.hex(hasher.finalize())
+        return Checksum(xxh64: hasher.finalize())
     }
 }

@@ -1,0 +1,46 @@
+import Crypto
+
+/// A streaming hasher for one `ChecksumAlgorithm`: XXH64 or SHA-256 behind one interface.
+///
+/// The state is a value, not `Sendable` (swift-crypto's SHA-256 state is not): create and use
+/// it on the thread that hashes, and pass the resulting `Checksum` (which is) around.
+public struct ChecksumHasher {
+    public let algorithm: ChecksumAlgorithm
+    // One of the two is set. (Two optionals rather than an enum with payloads: an optional is
+    // mutated in place, so SHA256's copy-on-write state is never copied by an update.)
+    private var xxh64: XXH64?
+    private var sha256: SHA256?
+
+    public init(_ algorithm: ChecksumAlgorithm) {
+        self.algorithm = algorithm
+        switch algorithm {
+        case .xxh64: xxh64 = XXH64()
+        case .sha256: sha256 = SHA256()
+        }
+    }
+
+    /// Hashes `bytes` after everything given before.
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        xxh64?.update(bytes)
+        sha256?.update(bufferPointer: bytes)
+    }
+
+    /// The checksum of every byte given so far.
+    public func finalize() -> Checksum {
+        if let sha256 {
+            return Checksum(algorithm: .sha256, lowercaseHex: Self.hex(sha256.finalize()))
+        }
+        return Checksum(xxh64: xxh64?.finalize() ?? 0)
+    }
+
+    private static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -24,13 +24,39 @@ final class PrefixDigestTests: XCTestCase {
     func bytes(_ n: Int, seed: UInt8) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 7) &+ seed } }
 
     /// Writes a chunk to the file, records it, and feeds the digest, as `FileStore.write` does.
-    func write(_ chunk: [UInt8], at offset: Int64, digest: PrefixDigest, received: inout RangeSet) throws {
-        _ = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+    /// `toFile: false` leaves the file alone, to tell bytes hashed from memory from bytes read back.
+    func write(_ chunk: [UInt8], at offset: Int64, digest: PrefixDigest, received: inout RangeSet, toFile: Bool = true) throws {
+        if toFile {
+            _ = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        }
         let range = offset..<(offset + Int64(chunk.count))
         received.insert(range)
-        try chunk.withUnsafeBytes {
-            try digest.wrote(range, bytes: $0, contiguousEnd: received.contiguousEnd(from: 0), fd: fd, path: "part")
+        try digest.wrote(range, bytes: ByteBuffer(bytes: chunk), contiguousEnd: received.contiguousEnd(from: 0), fd: fd, path: "part")
+    }
+
+    func testChunksWrittenAheadAreHashedFromMemory() throws {
+        let chunks = (0..<4).map { bytes(5000, seed: UInt8(10 + $0)) }
+        let digest = PrefixDigest()
+        var received = RangeSet()
+        // The file never sees chunks 1...3: reading them back would hash zeros.
+        for i in [3, 1, 2] {
+            try write(chunks[i], at: Int64(i * 5000), digest: digest, received: &received, toFile: false)
         }
+        try write(chunks[0], at: 0, digest: digest, received: &received)
+        XCTAssertEqual(digest.final(size: 20000), Checksum(of: chunks.flatMap { $0 }, algorithm: .xxh64))
+    }
+
+    func testChunksBeyondTheHeldLimitAreReadBack() throws {
+        let size = 1 << 20
+        let count = PrefixDigest.maxHeldBytes / size + 3
+        let chunks = (0..<count).map { bytes(size, seed: UInt8($0)) }
+        let digest = PrefixDigest()
+        var received = RangeSet()
+        for i in (1..<count).reversed() {
+            try write(chunks[i], at: Int64(i * size), digest: digest, received: &received)
+        }
+        try write(chunks[0], at: 0, digest: digest, received: &received)
+        XCTAssertEqual(digest.final(size: Int64(count * size)), Checksum(of: chunks.flatMap { $0 }, algorithm: .xxh64))
     }
 
     func testInOrderAndOutOfOrderChunksGiveTheFileDigest() throws {

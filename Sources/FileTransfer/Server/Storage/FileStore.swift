@@ -200,15 +200,11 @@ public final class FileStore: Sendable {
         }
         let persistNow = upload.record(range, syncEveryBytes: syncEveryBytes, syncInterval: syncInterval)
         let contiguousEnd = upload.receivedRanges.contiguousEnd(from: 0)
-        let hashFailure = bytes.withUnsafeReadableBytes { raw -> SystemCallError? in
-            do throws(SystemCallError) {
-                try upload.digest.wrote(range, bytes: raw, contiguousEnd: contiguousEnd, fd: upload.fd, path: upload.partPath)
-                return nil
-            } catch {
-                return error
-            }
+        do {
+            try upload.digest.wrote(range, bytes: bytes, contiguousEnd: contiguousEnd, fd: upload.fd, path: upload.partPath)
+        } catch {
+            upload.digest.invalidate()  // commit hashes the file instead
         }
-        if hashFailure != nil { upload.digest.invalidate() }  // commit hashes the file instead
         if persistNow {
             try persist(upload, wait: false)
         }

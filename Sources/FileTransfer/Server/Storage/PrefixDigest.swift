@@ -1,45 +1,62 @@
 import Foundation
+import NIOCore
 
 /// The XXH64 of an upload's contiguous prefix `[0, hashedUpTo)`, advanced by the workers as
 /// chunks are written, so that `commit` does not have to read the whole file back.
 ///
-/// A chunk that starts exactly at `hashedUpTo` is hashed from the bytes in hand; chunks that
-/// arrived earlier out of order are then read back from the part file (they were recorded
-/// only after their write completed). A write over bytes already received (a resend) may
-/// change hashed data, so it invalidates the digest and commit hashes the file instead.
-/// XXH64 is the default checksum of the contract; a client that commits with SHA-256 has the
-/// file hashed at commit instead.
+/// A chunk that starts exactly at `hashedUpTo` is hashed from the bytes in hand. One that was
+/// written ahead of it (workers finish out of order) is held in memory, up to `maxHeldBytes`,
+/// and hashed once the gap before it fills; whatever was not held is read back from the part
+/// file (it was recorded only after its write completed). A write over bytes already received
+/// (a resend) may change hashed data, so it invalidates the digest and commit hashes the file
+/// instead. XXH64 is the default checksum of the contract; a client that commits with SHA-256
+/// has the file hashed at commit instead.
 final class PrefixDigest: @unchecked Sendable {
+    /// Bytes of chunks written ahead of the prefix that are kept for hashing.
+    static let maxHeldBytes = 8 << 20
+
     private let lock = NSLock()
     private var hasher = XXH64()
     private var hashedUpTo: Int64 = 0
     private var valid = true
+    /// Chunks written ahead of `hashedUpTo`, by offset.
+    private var held: [Int64: ByteBuffer] = [:]
+    private var heldBytes = 0
 
     /// A resend overwrote received bytes: the digest can no longer be trusted.
     func invalidate() {
         lock.lock()
         valid = false
+        held = [:]
+        heldBytes = 0
         lock.unlock()
     }
 
     /// Called after `bytes` were written at `range.lowerBound` and recorded as received;
     /// `contiguousEnd` is the end of the received prefix `[0, …)` now.
-    func wrote(
-        _ range: Range<Int64>, bytes: UnsafeRawBufferPointer, contiguousEnd: Int64, fd: Int32, path: String
-    ) throws(SystemCallError) {
+    func wrote(_ range: Range<Int64>, bytes: ByteBuffer, contiguousEnd: Int64, fd: Int32, path: String) throws(SystemCallError) {
         lock.lock()
         defer { lock.unlock() }
         guard valid else { return }
         if range.lowerBound == hashedUpTo {
-            hasher.update(bytes)
-            hashedUpTo = range.upperBound
+            hash(bytes)
+        } else if range.lowerBound > hashedUpTo, heldBytes + bytes.readableBytes <= Self.maxHeldBytes {
+            held[range.lowerBound] = bytes
+            heldBytes += bytes.readableBytes
         }
-        guard hashedUpTo < contiguousEnd else { return }
-        // Catch up with chunks that arrived ahead of this one.
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileChecksum.chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
+        // Catch up with chunks that were written ahead of this one.
+        var scratch: UnsafeMutableRawBufferPointer?
+        defer { scratch?.deallocate() }
         while hashedUpTo < contiguousEnd {
-            let want = Int(min(Int64(buffer.count), contiguousEnd - hashedUpTo))
+            if let next = held.removeValue(forKey: hashedUpTo) {
+                heldBytes -= next.readableBytes
+                hash(next)
+                continue
+            }
+            let buffer = scratch ?? UnsafeMutableRawBufferPointer.allocate(byteCount: FileChecksum.chunkSize, alignment: 16)
+            scratch = buffer
+            let nextHeld = held.keys.filter { $0 > hashedUpTo }.min() ?? contiguousEnd
+            let want = Int(min(Int64(buffer.count), min(contiguousEnd, nextHeld) - hashedUpTo))
             let got = try StorageIO.preadFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: hashedUpTo, path: path)
             guard got == want else {
                 valid = false
@@ -56,5 +73,10 @@ final class PrefixDigest: @unchecked Sendable {
         defer { lock.unlock() }
         guard valid, hashedUpTo == size else { return nil }
         return Checksum(xxh64: hasher.finalize())
+    }
+
+    private func hash(_ bytes: ByteBuffer) {
+        bytes.withUnsafeReadableBytes { hasher.update($0) }
+        hashedUpTo += Int64(bytes.readableBytes)
     }
 }

@@ -185,29 +185,40 @@ public final class FileStore: Sendable {
         if length == 0 { return }
 
         let range = offset..<end
+        upload.writeLock.lock()
+        let persistNow: Bool
+        do {
+            defer { upload.writeLock.unlock() }
+            persistNow = try writeAndRecord(upload, bytes, range: range)
+        }
+        if persistNow {
+            try persist(upload, wait: false)
+        }
+    }
+
+    /// Writes the chunk, records it as received and advances the prefix digest; whether the
+    /// received ranges are due to be made durable. Called under the upload's `writeLock`.
+    private func writeAndRecord(_ upload: PartialUpload, _ bytes: ByteBuffer, range: Range<Int64>) throws(FileStoreError) -> Bool {
         if upload.receivedRanges.overlaps(range) { upload.digest.invalidate() }
         let failure = bytes.withUnsafeReadableBytes { raw -> SystemCallError? in
             do throws(SystemCallError) {
-                try StorageIO.pwriteAll(upload.fd, raw, at: offset, path: upload.partPath)
+                try StorageIO.pwriteAll(upload.fd, raw, at: range.lowerBound, path: upload.partPath)
                 return nil
             } catch {
                 return error
             }
         }
         if let failure {
-            logger.error("write failed", metadata: ["upload": "\(uploadID)", "offset": "\(offset)", "error": "\(failure)"])
-            throw .storage(failure, while: "writing \(length) bytes at offset \(offset)")
+            logger.error("write failed", metadata: ["upload": "\(upload.id)", "offset": "\(range.lowerBound)", "error": "\(failure)"])
+            throw .storage(failure, while: "writing \(range.count) bytes at offset \(range.lowerBound)")
         }
         let persistNow = upload.record(range, syncEveryBytes: syncEveryBytes, syncInterval: syncInterval)
-        let contiguousEnd = upload.receivedRanges.contiguousEnd(from: 0)
         do {
-            try upload.digest.wrote(range, bytes: bytes, contiguousEnd: contiguousEnd, fd: upload.fd, path: upload.partPath)
+            try upload.digest.wrote(range, bytes: bytes, contiguousEnd: upload.receivedRanges.contiguousEnd(from: 0), fd: upload.fd, path: upload.partPath)
         } catch {
             upload.digest.invalidate()  // commit hashes the file instead
         }
-        if persistNow {
-            try persist(upload, wait: false)
-        }
+        return persistNow
     }
 
     /// Ranges received so far, flattened as `start, end, start, end, …`.

@@ -49,7 +49,7 @@ final class StorageIOTests: StorageTestCase {
 
     func testSHA256Helpers() {
         XCTAssertEqual(sha256(Array("abc".utf8)), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(FileChecksum.hex([0x00, 0x0f, 0xa5, 0xff]), "000fa5ff")
+        XCTAssertEqual(Checksum.lowercaseHex([0x00, 0x0f, 0xa5, 0xff]), "000fa5ff")
     }
 
     func testStreamingChecksumOverSeveralChunks() throws {

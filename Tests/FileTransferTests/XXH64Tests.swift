@@ -92,20 +92,8 @@ final class XXH64Tests: StorageTestCase {
 
     /// Runs `python` and returns its stdout lines.
     private func runPython(_ python: String, _ arguments: [String]) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // The output is small (one line per length); stderr is read after it.
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, String(decoding: errors, as: UTF8.self))
-        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+        let result = try runProcess(python, arguments)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return result.stdout.split(separator: "\n").map(String.init)
     }
 }

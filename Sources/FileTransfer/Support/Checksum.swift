@@ -93,6 +93,18 @@ public struct Checksum: Hashable, Sendable, CustomStringConvertible {
     /// `"<algorithm> <hex>"`, for text meant for people.
     public var displayText: String { "\(algorithm.rawValue) \(hex)" }
 
+    /// `bytes` as lowercase hexadecimal digits, two per byte.
+    static func lowercaseHex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private static func isHexDigit(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
             || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)

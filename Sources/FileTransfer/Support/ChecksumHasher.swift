@@ -28,19 +28,8 @@ public struct ChecksumHasher {
     /// The checksum of every byte given so far.
     public func finalize() -> Checksum {
         if let sha256 {
-            return Checksum(algorithm: .sha256, lowercaseHex: Self.hex(sha256.finalize()))
+            return Checksum(algorithm: .sha256, lowercaseHex: Checksum.lowercaseHex(sha256.finalize()))
         }
         return Checksum(xxh64: xxh64?.finalize() ?? 0)
-    }
-
-    private static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -6,7 +6,7 @@ import Musl
 import Darwin
 #endif
 
-/// Checksums of stored files, streamed over a file descriptor, and hex formatting.
+/// Checksums of stored files, streamed over a file descriptor.
 enum FileChecksum {
     /// Size of each read while hashing a file.
     static let chunkSize = 1 << 20
@@ -33,17 +33,5 @@ enum FileChecksum {
             if count < chunkSize { break }
         }
         return hashers.map { $0.finalize() }
-    }
-
-    /// Lowercase hex of `bytes`.
-    static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

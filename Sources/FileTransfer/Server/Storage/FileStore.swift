@@ -554,7 +554,7 @@ public final class FileStore: Sendable {
     static func makeID() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return FileChecksum.hex(bytes)
+        return Checksum.lowercaseHex(bytes)
     }
 
     static func isUploadID(_ text: String) -> Bool {

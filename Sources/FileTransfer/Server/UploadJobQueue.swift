@@ -25,6 +25,11 @@ public final class UploadJobQueue: @unchecked Sendable {
     private var blockedSubmitters = 0
     private var stopping = false
     private var liveWorkers = 0
+    // Threads sleeping on `condition`, by what they wait for: a wakeup goes only to those who
+    // can proceed (one worker per job), so no thread is woken for nothing on every job.
+    private var idleWorkers = 0
+    private var fullWaiters = 0
+    private var idleWaiters = 0
 
     public init(capacity: Int, workers: Int, name: String = "floe.worker") {
         precondition(capacity >= 1 && workers >= 1)
@@ -59,7 +64,9 @@ public final class UploadJobQueue: @unchecked Sendable {
         condition.lock()
         blockedSubmitters += 1
         while !stopping && waiting.count >= capacity {
+            fullWaiters += 1
             condition.wait()
+            fullWaiters -= 1
         }
         blockedSubmitters -= 1
         if stopping && liveWorkers == 0 {
@@ -70,7 +77,7 @@ public final class UploadJobQueue: @unchecked Sendable {
         waiting.append(job)
         submitted += 1
         peakWaiting = max(peakWaiting, waiting.count)
-        condition.broadcast()
+        if idleWorkers > 0 { wakeOneWorker() }
         condition.unlock()
     }
 
@@ -78,7 +85,9 @@ public final class UploadJobQueue: @unchecked Sendable {
     public func waitUntilIdle() {
         condition.lock()
         while !waiting.isEmpty || running > 0 {
+            idleWaiters += 1
             condition.wait()
+            idleWaiters -= 1
         }
         condition.unlock()
     }
@@ -102,7 +111,9 @@ public final class UploadJobQueue: @unchecked Sendable {
         condition.lock()
         while true {
             while waiting.isEmpty && !stopping {
+                idleWorkers += 1
                 condition.wait()
+                idleWorkers -= 1
             }
             if waiting.isEmpty {  // stopping and drained
                 liveWorkers -= 1
@@ -112,11 +123,21 @@ public final class UploadJobQueue: @unchecked Sendable {
             }
             let job = waiting.removeFirst()
             running += 1
-            condition.broadcast()  // room for a blocked submitter
+            if fullWaiters > 0 { condition.broadcast() }  // room for a blocked submitter
             condition.unlock()
             job()
             condition.lock()
             running -= 1
+            if idleWaiters > 0 && waiting.isEmpty && running == 0 { condition.broadcast() }
+        }
+    }
+
+    /// Wakes one sleeping worker; if other kinds of waiters sleep too, everyone (a signal might
+    /// reach one of them instead). Called with the lock held.
+    private func wakeOneWorker() {
+        if fullWaiters == 0 && idleWaiters == 0 && !stopping {
+            condition.signal()
+        } else {
             condition.broadcast()
         }
     }

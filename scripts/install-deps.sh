@@ -12,6 +12,8 @@ command -v slice2py >/dev/null || need+=(zeroc-ice-compilers)
 [ -f /usr/include/bzlib.h ] || need+=(libbz2-dev)
 command -v socat >/dev/null || need+=(socat)
 command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+[ -f /usr/include/Ice/Ice.h ] || need+=(libzeroc-ice-dev)   # the Ice C++ reference of make bench
+command -v g++ >/dev/null || need+=(g++)
 [ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -22,6 +22,14 @@ final class UploadServantImpl: UploadServant {
         self.logger = logger
     }
 
+    /// `send` and `sendCompressed` only check the request and queue a job, so they run on the
+    /// I/O thread that read them (no hop to the server thread pool). Queueing never waits: the
+    /// adapter's `MaxDispatches` equals the queue's capacity, and every waiting job is a
+    /// dispatch in progress.
+    func dispatchesInline(_ operation: String) -> Bool {
+        operation == "send" || operation == "sendCompressed" || Self.isBuiltinOperation(operation)
+    }
+
     func send(offset: Int64, bytes: ByteBuffer, current: Current) throws -> Future<Void> {
         let upload = try openUpload(current)
         try checkRange(upload, offset: offset, length: Int64(bytes.readableBytes), operation: current.operation)

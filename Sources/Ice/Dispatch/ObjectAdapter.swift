@@ -27,6 +27,9 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
     private var connections: [ObjectIdentifier: Connection] = [:]
     private var inFlight = 0
     private var pausedForLimit: [Connection] = []
+    /// Requests read while `MaxDispatches` were in progress, in arrival order: each starts when
+    /// a dispatch finishes, so no more than `MaxDispatches` ever run.
+    private var waitingForLimit = CircularBuffer<(request: IncomingRequest, inOrder: Bool)>()
     private var deactivated = Future<Void>()
     private var published: [Endpoint] = []
 
@@ -185,20 +188,34 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
 
     // MARK: Dispatch
 
-    /// Dispatches a request on the server thread pool; at `MaxDispatches` in progress the
-    /// request's connection stops reading. `inOrder` requests (those of a batch) run one at a
-    /// time in the order received, as Ice dispatches a batch.
+    /// Dispatches a request on the server thread pool (or, for operations that never block, on
+    /// the calling I/O thread). At most `MaxDispatches` run at once: at the limit the request's
+    /// connection stops reading, and requests already read wait their turn. `inOrder` requests
+    /// (those of a batch) run one at a time in the order received, as Ice dispatches a batch.
     func dispatch(_ request: IncomingRequest, inOrder: Bool = false) {
         guard let connection = request.current.connection else { return }
-        let pause: Bool = lock.withLock {
-            inFlight += 1
-            if maxDispatches > 0, inFlight >= maxDispatches {
-                pausedForLimit.append(connection)
-                return true
+        let (admitted, pause): (Bool, Bool) = lock.withLock {
+            guard maxDispatches > 0 else {
+                inFlight += 1
+                return (true, false)
             }
-            return false
+            let admitted = inFlight < maxDispatches
+            if admitted {
+                inFlight += 1
+            } else {
+                waitingForLimit.append((request, inOrder))
+            }
+            let atLimit = inFlight >= maxDispatches
+            if atLimit, !pausedForLimit.contains(where: { $0 === connection }) { pausedForLimit.append(connection) }
+            return (admitted, atLimit)
         }
         if pause { connection.pauseReading(.dispatchLimit) }
+        if admitted { start(request, inOrder: inOrder, on: connection, inlineAllowed: true) }
+    }
+
+    /// `inlineAllowed`: false when called as another dispatch finishes (running the request
+    /// there could nest dispatches without bound).
+    private func start(_ request: IncomingRequest, inOrder: Bool, on connection: Connection, inlineAllowed: Bool) {
         if settings.serializeDispatch || inOrder {
             // Ice.ThreadPool.Server.Serialize: one dispatch at a time per connection, in order.
             let start: Bool = connection.lock.withLock {
@@ -212,8 +229,8 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             }
         } else {
             let servant = locate(request.current)
-            if let servant, servant.dispatchesInline(request.current.operation) {
-                // Operations that never block run on the I/O thread that read them: no thread hop.
+            if inlineAllowed, let servant, servant.dispatchesInline(request.current.operation) {
+                // Operations that never block run on the thread that has them: no thread hop.
                 run(request, servant: servant, on: connection)
             } else {
                 communicator.serverThreadPool.submit { _ in self.run(request, servant: servant, on: connection) }
@@ -244,13 +261,20 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
         }
     }
 
-    /// A dispatch replied: resume connections paused by `MaxDispatches`.
+    /// A dispatch replied: start the next waiting request, or resume the connections paused by
+    /// `MaxDispatches` once below it.
     func dispatchFinished() {
-        let resume: [Connection] = lock.withLock {
+        let (next, resume): ((request: IncomingRequest, inOrder: Bool)?, [Connection]) = lock.withLock {
+            if let next = waitingForLimit.popFirst() {
+                return (next, [])  // its slot is this one's: inFlight is unchanged
+            }
             inFlight -= 1
-            guard maxDispatches == 0 || inFlight < maxDispatches else { return [] }
+            guard maxDispatches == 0 || inFlight < maxDispatches else { return (nil, []) }
             defer { pausedForLimit = [] }
-            return pausedForLimit
+            return (nil, pausedForLimit)
+        }
+        if let next, let connection = next.request.current.connection {
+            start(next.request, inOrder: next.inOrder, on: connection, inlineAllowed: false)
         }
         for c in resume { c.resumeReading(.dispatchLimit) }
     }

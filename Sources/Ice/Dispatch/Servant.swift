@@ -19,7 +19,13 @@ public protocol Servant: AnyObject, Sendable {
 
 extension Servant {
     public func dispatchesInline(_ operation: String) -> Bool {
-        operation.hasPrefix("ice_") && Self.builtinOperations.contains(operation)
+        Self.isBuiltinOperation(operation)
+    }
+
+    /// Whether `operation` is one the runtime answers itself (`ice_ping`, `ice_isA`, `ice_id`,
+    /// `ice_ids`); these never block.
+    public static func isBuiltinOperation(_ operation: String) -> Bool {
+        operation.hasPrefix("ice_") && builtinOperations.contains(operation)
     }
 
     static var builtinOperations: Set<String> { ["ice_ping", "ice_isA", "ice_id", "ice_ids"] }

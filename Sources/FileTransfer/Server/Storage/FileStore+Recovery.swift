@@ -57,8 +57,7 @@ extension FileStore {
         let reloaded = Array(byPath.values)
         state.withLock { state in
             for upload in reloaded {
-                state.uploads[upload.id] = upload
-                state.byPath[upload.absolutePath] = upload.id
+                state.insert(upload)
             }
         }
         if !reloaded.isEmpty {

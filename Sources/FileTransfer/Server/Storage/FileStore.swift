@@ -43,13 +43,22 @@ public final class FileStore: Sendable {
     let checksums = ChecksumCache()
 
     struct State {
-        var uploads: [String: PartialUpload] = [:]
+        private(set) var uploads: [String: PartialUpload] = [:]
         /// Resolved absolute path -> upload id.
         var byPath: [String: String] = [:]
+        /// `uploads`, readable without this lock.
+        let index: StoreLocked<[String: PartialUpload]>
+
+        mutating func insert(_ upload: PartialUpload) {
+            uploads[upload.id] = upload
+            byPath[upload.absolutePath] = upload.id
+            index.withLock { $0[upload.id] = upload }
+        }
 
         mutating func remove(_ upload: PartialUpload) {
             if uploads[upload.id] === upload {
                 uploads[upload.id] = nil
+                index.withLock { $0[upload.id] = nil }
             }
             if byPath[upload.absolutePath] == upload.id {
                 byPath[upload.absolutePath] = nil
@@ -57,7 +66,11 @@ public final class FileStore: Sendable {
         }
     }
 
-    let state = StoreLocked(State())
+    /// The open uploads by id, for the lookups of every chunk: its own lock, which is never held
+    /// across file-system calls (`state`'s is, while `open` creates an upload's files), so the
+    /// I/O thread that dispatches `send` never waits behind a disk.
+    private let index = StoreLocked<[String: PartialUpload]>([:])
+    let state: StoreLocked<State>
 
     /// Opens (creating if needed) the store at `root` and reloads the partial
     /// uploads found in its staging area.
@@ -76,6 +89,7 @@ public final class FileStore: Sendable {
         syncInterval: Duration = .seconds(1),
         logger: Logger = Logger(label: "floe.storage")
     ) throws(FileStoreError) {
+        state = StoreLocked(State(index: index))
         do {
             try Self.makeDirectories(root)
         } catch {
@@ -158,8 +172,7 @@ public final class FileStore: Sendable {
 
             try checkSpace(needed: size)
             let upload = try createUpload(target: target, size: size, overwrite: overwrite)
-            state.uploads[upload.id] = upload
-            state.byPath[target.absolute] = upload.id
+            state.insert(upload)
             logger.info("upload opened", metadata: ["upload": "\(upload.id)", "path": "\(target.relative)", "size": "\(size)"])
             return upload.handle
         }
@@ -375,7 +388,7 @@ public final class FileStore: Sendable {
 
     /// The open upload with this id (nil when unknown, committed, aborted or removed).
     public func upload(id: String) -> UploadHandle? {
-        guard let upload = state.withLock({ $0.uploads[id] }), upload.currentPhase != .closed else { return nil }
+        guard let upload = index.withLock({ $0[id] }), upload.currentPhase != .closed else { return nil }
         return upload.handle
     }
 
@@ -389,7 +402,7 @@ public final class FileStore: Sendable {
     // MARK: - Helpers
 
     func lookup(_ uploadID: String) throws(FileStoreError) -> PartialUpload {
-        guard let upload = state.withLock({ $0.uploads[uploadID] }) else {
+        guard let upload = index.withLock({ $0[uploadID] }) else {
             throw .conflict(reason: "there is no open upload with id \(uploadID) (it was committed, aborted or removed after inactivity); open the file again (with resume to keep what the server still has)", path: "")
         }
         return upload

@@ -17,7 +17,8 @@ import NIOConcurrencyHelpers
 ///
 /// Backpressure: the adapter's `FileServer.MaxDispatches` is set to `queueLimit`, so once that
 /// many requests are being dispatched the server stops reading from the connection that
-/// reached the limit; the job queue holds at most `queueLimit` waiting jobs.
+/// reached the limit and holds back requests already read; the job queue therefore never holds
+/// more than `queueLimit` jobs, and `send` (dispatched on the I/O thread) never waits for room.
 public final class FileServer: @unchecked Sendable {
     /// Identity of the `Store` object.
     public static let storeIdentity = Identity(name: "store")

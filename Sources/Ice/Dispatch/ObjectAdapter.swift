@@ -273,8 +273,12 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             defer { pausedForLimit = [] }
             return (nil, pausedForLimit)
         }
-        if let next, let connection = next.request.current.connection {
-            start(next.request, inOrder: next.inOrder, on: connection, inlineAllowed: false)
+        if let next {
+            if let connection = next.request.current.connection {
+                start(next.request, inOrder: next.inOrder, on: connection, inlineAllowed: false)
+            } else {
+                dispatchFinished()  // nothing to run: give its slot back
+            }
         }
         for c in resume { c.resumeReading(.dispatchLimit) }
     }

@@ -118,7 +118,7 @@ final class SendPipeline: @unchecked Sendable {
                 guard tokens.acquire() else { return }
                 let count = Int(min(Int64(chunkSize), size - offset))
                 var buffer = allocator.buffer(capacity: count)
-                try readFully(into: &buffer, count: count, at: offset)
+                try LocalFileRead.append(count: count, at: offset, of: fd, path: path, to: &buffer)
                 buffer.withUnsafeReadableBytes { bytes in
                     for i in hashers.indices { hashers[i].update(bytes) }
                 }
@@ -152,28 +152,6 @@ final class SendPipeline: @unchecked Sendable {
         } catch {
             raw.fail(error)
             ready.fail(error)
-        }
-    }
-
-    private func readFully(into buffer: inout ByteBuffer, count: Int, at offset: Int64) throws {
-        var done = 0
-        while done < count {
-            var failure: Int32 = 0
-            let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { ptr -> Int in
-                let r = pread(fd, ptr.baseAddress, count - done, off_t(offset + Int64(done)))
-                if r < 0 { failure = errno; return 0 }
-                return r
-            }
-            if failure == EINTR { continue }
-            if failure != 0 {
-                throw LocalFileError(.unreadable, path: path, reason: String(cString: strerror(failure)))
-            }
-            if n == 0 {
-                throw LocalFileError(
-                    .changed, path: path,
-                    reason: "it shrank to \(offset + Int64(done)) bytes while being sent; send it again once it is complete")
-            }
-            done += n
         }
     }
 

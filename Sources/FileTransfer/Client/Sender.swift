@@ -418,19 +418,7 @@ private final class SendRun {
         while offset < range.upperBound {
             let count = Int(min(Int64(chunkSize), range.upperBound - offset))
             var buffer = ByteBufferAllocator().buffer(capacity: count)
-            var done = 0
-            while done < count {
-                var failure: Int32 = 0
-                let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { ptr -> Int in
-                    let r = pread(fd, ptr.baseAddress, count - done, off_t(offset + Int64(done)))
-                    if r < 0 { failure = errno; return 0 }
-                    return r
-                }
-                if failure == EINTR { continue }
-                if failure != 0 { throw LocalFileError(.unreadable, path: localPath, reason: String(cString: strerror(failure))) }
-                if n == 0 { throw LocalFileError(.changed, path: localPath, reason: "it shrank while being sent") }
-                done += n
-            }
+            try LocalFileRead.append(count: count, at: offset, of: fd, path: localPath, to: &buffer)
             let piece = try resendCompressor?.prepare(offset: offset, bytes: buffer)
                 ?? PreparedChunk(offset: offset, length: count, payload: buffer, compressed: false)
             try sendPiece(piece)

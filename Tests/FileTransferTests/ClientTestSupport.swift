@@ -238,17 +238,6 @@ final class TempDir {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Deterministic pseudo-random (incompressible) bytes.
-func randomBytes(_ count: Int, seed: UInt64 = 7) -> [UInt8] {
-    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-    var out = [UInt8](repeating: 0, count: count)
-    for i in 0..<count {
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        out[i] = UInt8(truncatingIfNeeded: state >> 33)
-    }
-    return out
-}
-
 /// Compressible text.
 func textBytes(_ count: Int) -> [UInt8] {
     let words = ["ice", "floe", "file", "transfer", "chunk", "window", "swift", "server", "client", "resume"]

@@ -101,28 +101,12 @@ class ServerTestCase: XCTestCase {
 
     // MARK: Data
 
-    /// Deterministic pseudo-random bytes.
-    func makeData(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        var bytes = [UInt8](repeating: 0, count: count)
-        for index in 0..<count {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            bytes[index] = UInt8(truncatingIfNeeded: state >> 33)
-        }
-        return bytes
-    }
-
     /// Compressible bytes (text-like).
     func makeText(_ count: Int) -> [UInt8] {
         let words = Array("the quick brown fox jumps over the lazy dog, again and again; ".utf8)
         return (0..<count).map { words[$0 % words.count] &+ UInt8(($0 / 997) % 3) }
     }
 
-    /// `"xxh64:<hex>"` of `bytes`: the default checksum, what stat reports.
-    func xxh64(_ bytes: [UInt8]) -> String { Checksum(of: bytes, algorithm: .xxh64).description }
-
-    /// `"sha256:<hex>"` of `bytes`.
-    func sha256(_ bytes: [UInt8]) -> String { Checksum(of: bytes, algorithm: .sha256).description }
 
     func buffer(_ bytes: some Sequence<UInt8>) -> ByteBuffer { ByteBuffer(bytes: Array(bytes)) }
 

@@ -36,27 +36,6 @@ class StorageTestCase: XCTestCase {
                       syncEveryBytes: syncEveryBytes, syncInterval: syncInterval)
     }
 
-    /// Deterministic pseudo-random bytes.
-    func makeData(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        var bytes = [UInt8](repeating: 0, count: count)
-        for index in 0..<count {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            bytes[index] = UInt8(truncatingIfNeeded: state >> 33)
-        }
-        return bytes
-    }
-
-    /// `"xxh64:<hex>"` of `bytes`: the default checksum, what stat reports.
-    func xxh64(_ bytes: [UInt8]) -> String {
-        Checksum(of: bytes, algorithm: .xxh64).description
-    }
-
-    /// `"sha256:<hex>"` of `bytes`.
-    func sha256(_ bytes: [UInt8]) -> String {
-        Checksum(of: bytes, algorithm: .sha256).description
-    }
-
     /// The SHA-256 of `bytes` as 64 hex digits alone (the format of older clients).
     func bareSHA256(_ bytes: [UInt8]) -> String {
         Checksum(of: bytes, algorithm: .sha256).hex

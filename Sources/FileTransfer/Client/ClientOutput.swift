@@ -48,12 +48,7 @@ public struct SendSummary: Codable, Equatable, Sendable {
         resumedBytes = r.resumedBytes
         reconnects = r.reconnects
         chunks = r.chunks
-        if r.autoWindow {
-            windowMode = "auto"
-            rttMs = r.roundTrip.map { ($0.seconds * 1e6).rounded() / 1e3 }
-            maxWindow = r.maxWindow
-            maxInFlight = r.maxBytesInFlight
-        }
+        (windowMode, rttMs, maxWindow, maxInFlight) = autoWindowFields(r)
     }
 }
 
@@ -90,12 +85,7 @@ public struct GetSummary: Codable, Equatable, Sendable {
         verified = r.verified
         reconnects = r.reconnects
         chunks = r.chunks
-        if r.autoWindow {
-            windowMode = "auto"
-            rttMs = r.roundTrip.map { ($0.seconds * 1e6).rounded() / 1e3 }
-            maxWindow = r.maxWindow
-            maxInFlight = r.maxBytesInFlight
-        }
+        (windowMode, rttMs, maxWindow, maxInFlight) = autoWindowFields(r)
     }
 }
 
@@ -327,3 +317,23 @@ extension ClientOutput {
         return lines.joined(separator: "\n")
     }
 }
+
+/// What `--window auto` reports, as the JSON summaries' `windowMode`, `rttMs`, `maxWindow` and
+/// `maxInFlight` fields (all nil for a fixed window).
+private func autoWindowFields(
+    _ r: some AutoWindowReport
+) -> (windowMode: String?, rttMs: Double?, maxWindow: Int?, maxInFlight: Int?) {
+    guard r.autoWindow else { return (nil, nil, nil, nil) }
+    return ("auto", r.roundTrip.map { ($0.seconds * 1e6).rounded() / 1e3 }, r.maxWindow, r.maxBytesInFlight)
+}
+
+/// A transfer result that says what `--window auto` did.
+protocol AutoWindowReport {
+    var autoWindow: Bool { get }
+    var roundTrip: Duration? { get }
+    var maxWindow: Int? { get }
+    var maxBytesInFlight: Int? { get }
+}
+
+extension SendResult: AutoWindowReport {}
+extension DownloadResult: AutoWindowReport {}

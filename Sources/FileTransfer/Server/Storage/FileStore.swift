@@ -42,23 +42,24 @@ public final class FileStore: Sendable {
     let logger: Logger
     let checksums = ChecksumCache()
 
+    /// What `open` decides under one lock. Uploads are added and removed only through it (so
+    /// `byPath` and the index agree), but are kept in `index`, which has a lock of its own.
     struct State {
-        private(set) var uploads: [String: PartialUpload] = [:]
         /// Resolved absolute path -> upload id.
         var byPath: [String: String] = [:]
-        /// `uploads`, readable without this lock.
         let index: StoreLocked<[String: PartialUpload]>
 
+        /// The open uploads by id.
+        var uploads: [String: PartialUpload] { index.withLock { $0 } }
+
         mutating func insert(_ upload: PartialUpload) {
-            uploads[upload.id] = upload
             byPath[upload.absolutePath] = upload.id
             index.withLock { $0[upload.id] = upload }
         }
 
         mutating func remove(_ upload: PartialUpload) {
-            if uploads[upload.id] === upload {
-                uploads[upload.id] = nil
-                index.withLock { $0[upload.id] = nil }
+            index.withLock { uploads in
+                if uploads[upload.id] === upload { uploads[upload.id] = nil }
             }
             if byPath[upload.absolutePath] == upload.id {
                 byPath[upload.absolutePath] = nil

@@ -15,7 +15,7 @@ public final class Communicator: @unchecked Sendable {
     let eventLoopGroup: MultiThreadedEventLoopGroup
     let serverThreadPool: NIOThreadPool
     /// Reusable buffers for large inbound messages, shared by all connections.
-    let framePool = FrameBufferPool()
+    let framePool = ByteBufferPool()
     private(set) var connectionFactory: OutgoingConnectionFactory!
 
     private let lock = NIOLock()

@@ -571,7 +571,7 @@ final class WireVectorTests: XCTestCase {
                 let expected = v.messages(direction).map(\.bytes)
                 let stream = expected.flatMap { $0 }
                 for chunk in [1, 5, 14, 97, max(stream.count, 1)] {
-                    let channel = EmbeddedChannel(handler: IceFrameDecoder(messageSizeMax: 1024 * 1024, pool: FrameBufferPool()))
+                    let channel = EmbeddedChannel(handler: IceFrameDecoder(messageSizeMax: 1024 * 1024, pool: ByteBufferPool()))
                     var offset = 0
                     while offset < stream.count {
                         let end = min(stream.count, offset + chunk)
@@ -989,7 +989,7 @@ final class WireVectorTests: XCTestCase {
             XCTAssertTrue($0 is MemoryLimitException, "\($0)")
         }
         // The frame decoder rejects it on the 14-byte header alone, before the body arrives.
-        let channel = EmbeddedChannel(handler: IceFrameDecoder(messageSizeMax: 1024, pool: FrameBufferPool()))
+        let channel = EmbeddedChannel(handler: IceFrameDecoder(messageSizeMax: 1024, pool: ByteBufferPool()))
         XCTAssertThrowsError(try channel.writeInbound(ByteBuffer(bytes: bytes[0..<14]))) {
             XCTAssertTrue($0 is MemoryLimitException, "\($0)")
         }

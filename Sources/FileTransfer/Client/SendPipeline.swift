@@ -1,4 +1,5 @@
 import Foundation
+import Ice
 import NIOCore
 
 #if canImport(Glibc)
@@ -19,7 +20,8 @@ struct PreparedItem: @unchecked Sendable {
 /// buffers, hashing everything (with each of `algorithms`, in order), and queues the parts the server does not
 /// have yet; with compression, up to two worker threads deflate them. At most `readAhead`
 /// buffers exist between the reader and the sender (`finish(_:)` gives one back), so memory
-/// stays bounded whatever the network does.
+/// stays bounded whatever the network does. Chunk buffers come from a pool and are reused once
+/// the runtime lets go of them, so the file is read into memory that is still in the caches.
 final class SendPipeline: @unchecked Sendable {
     let fd: Int32
     let path: String
@@ -27,6 +29,7 @@ final class SendPipeline: @unchecked Sendable {
     let chunkSize: Int
     private let skip: RangeSet
     private let tokens: TokenPool
+    private let buffers: ByteBufferPool
     private let raw = BlockingQueue<PreparedItem>()
     private let ready: BlockingQueue<PreparedItem>
     private let group = DispatchGroup()
@@ -36,11 +39,13 @@ final class SendPipeline: @unchecked Sendable {
     private var workersLeft = 0
 
     /// - Parameters:
+    ///   - maxChunksAlive: how many chunk buffers may be referenced at once (read ahead, being
+    ///     sent and awaiting replies); the buffer pool keeps no more than that.
     ///   - skip: byte ranges already stored on the server (read and hashed, not queued).
     ///   - algorithms: the checksums to compute over the whole file.
     ///   - compression: nil sends raw; otherwise the worker threads' settings.
     init(
-        fd: Int32, path: String, size: Int64, chunkSize: Int, readAhead: Int, skip: RangeSet,
+        fd: Int32, path: String, size: Int64, chunkSize: Int, readAhead: Int, maxChunksAlive: Int, skip: RangeSet,
         algorithms: [ChecksumAlgorithm],
         compression: (mode: CompressionMode, level: Int, minSavings: Double, workers: Int)?
     ) throws {
@@ -51,6 +56,7 @@ final class SendPipeline: @unchecked Sendable {
         self.chunkSize = chunkSize
         self.skip = skip
         self.tokens = TokenPool(max(1, readAhead))
+        self.buffers = ByteBufferPool(maxBytes: max(1, maxChunksAlive) * chunkSize)
         if let compression, compression.mode != .off {
             ready = BlockingQueue<PreparedItem>()
             let policy = compression.mode == .auto ? AutoCompressionPolicy() : nil
@@ -117,7 +123,8 @@ final class SendPipeline: @unchecked Sendable {
             while offset < size {
                 guard tokens.acquire() else { return }
                 let count = Int(min(Int64(chunkSize), size - offset))
-                var buffer = allocator.buffer(capacity: count)
+                var buffer = buffers.take(capacity: count, allocator: allocator)
+                defer { buffers.recycle(buffer) }
                 try LocalFileRead.append(count: count, at: offset, of: fd, path: path, to: &buffer)
                 buffer.withUnsafeReadableBytes { bytes in
                     for i in hashers.indices { hashers[i].update(bytes) }

@@ -276,7 +276,7 @@ private final class SendRun {
             : (options.compression, options.level, options.autoMinSavings, min(2, max(1, options.compressionThreads)))
         let pipeline = try SendPipeline(
             fd: fd, path: localPath, size: size, chunkSize: chunkSize, readAhead: options.readAhead(forWindow: window.limit),
-            skip: stored, algorithms: Self.algorithms(for: options.checksum),
+            maxChunksAlive: 2 * options.windowCap + 1, skip: stored, algorithms: Self.algorithms(for: options.checksum),
             compression: compression.map { (mode: $0.0, level: $0.1, minSavings: $0.2, workers: $0.3) })
         self.pipeline = pipeline
         defer { pipeline.cancel() }

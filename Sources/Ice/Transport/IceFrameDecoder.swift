@@ -11,7 +11,7 @@ struct IceFrame: Sendable {
 /// Each header is validated (magic, versions, size, `Ice.MessageSizeMax`) before any of its body
 /// is buffered, and a message's bytes are copied exactly once: from the socket's read buffer,
 /// which NIO then reuses for the next read, into a buffer of the message's size, taken from the
-/// `FrameBufferPool` when the message is large. A header error is fired as an error and
+/// `ByteBufferPool` when the message is large. A header error is fired as an error and
 /// everything after it is ignored (the connection is closed by the next handler).
 final class IceFrameDecoder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
@@ -22,14 +22,14 @@ final class IceFrameDecoder: ChannelInboundHandler {
     static let maxUpfrontAllocation = 16 << 20
 
     private let messageSizeMax: Int
-    private let pool: FrameBufferPool
+    private let pool: ByteBufferPool
     /// The first bytes of a header split across reads.
     private var headerBytes: ByteBuffer?
     /// The message being assembled.
     private var partial: IceFrame?
     private var failed = false
 
-    init(messageSizeMax: Int, pool: FrameBufferPool) {
+    init(messageSizeMax: Int, pool: ByteBufferPool) {
         self.messageSizeMax = messageSizeMax
         self.pool = pool
     }

@@ -13,7 +13,7 @@ final class TCPAcceptor: @unchecked Sendable {
     }
 
     static func bind(
-        endpoint: Endpoint, adapter: ObjectAdapter, group: any EventLoopGroup, settings: RuntimeSettings, pool: FrameBufferPool
+        endpoint: Endpoint, adapter: ObjectAdapter, group: any EventLoopGroup, settings: RuntimeSettings, pool: ByteBufferPool
     ) throws -> TCPAcceptor {
         guard case .tcp = endpoint.transport else {
             throw FeatureNotSupportedException("only tcp endpoints are supported (got \(endpoint))")
@@ -67,7 +67,7 @@ final class TCPAcceptor: @unchecked Sendable {
 enum TCPConnector {
     /// Connects `connection` to its endpoint; failures and the connect timeout (connect plus
     /// validation) are reported to the connection.
-    static func connect(_ connection: Connection, group: any EventLoopGroup, settings: RuntimeSettings, pool: FrameBufferPool) {
+    static func connect(_ connection: Connection, group: any EventLoopGroup, settings: RuntimeSettings, pool: ByteBufferPool) {
         let endpoint = connection.endpoint
         guard case .tcp = endpoint.transport else {
             connection.transportClosed(FeatureNotSupportedException("only tcp endpoints are supported (got \(endpoint))"))

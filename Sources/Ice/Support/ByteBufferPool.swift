@@ -1,0 +1,66 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Large buffers lent again once nothing references them: inbound messages in a communicator,
+/// file chunks in a sender.
+///
+/// A buffer is handed back with `recycle` as soon as its owner passes it on; the pool lends it
+/// again only once nothing else references it (every slice of it — a request's byte sequence
+/// waiting in a job queue, say — has been released). Of the free buffers it lends the one
+/// recycled last, which is the likeliest to be still in the CPU's caches. Reusing buffers saves
+/// a large allocation, and the kernel's fresh zeroed pages behind it, per use; the pool never
+/// holds more than `maxBytes`, beyond which buffers are simply freed.
+public final class ByteBufferPool: Sendable {
+    /// Requests smaller than this get a buffer of their own (a small allocation is cheap).
+    public let minimumSize: Int
+    /// The most bytes the pool holds, lent and free together.
+    public let maxBytes: Int
+
+    private struct State {
+        var buffers: [ByteBuffer] = []
+        var bytes = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    public init(maxBytes: Int = 64 << 20, minimumSize: Int = 64 * 1024) {
+        self.maxBytes = maxBytes
+        self.minimumSize = minimumSize
+    }
+
+    /// An empty buffer with room for `capacity` bytes that nothing else references.
+    public func take(capacity: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        if capacity >= minimumSize, var reused = takeFree(capacity: capacity) {
+            reused.clear()
+            return reused
+        }
+        return allocator.buffer(capacity: capacity)
+    }
+
+    /// Takes a buffer back; it is lent again once nothing else references it.
+    public func recycle(_ buffer: ByteBuffer) {
+        guard buffer.capacity >= minimumSize else { return }
+        state.withLockedValue { s in
+            guard s.bytes + buffer.capacity <= maxBytes else { return }
+            s.buffers.append(buffer)
+            s.bytes += buffer.capacity
+        }
+    }
+
+    /// Number of buffers the pool holds (lent or free).
+    public var count: Int { state.withLockedValue { $0.buffers.count } }
+
+    /// The free buffer recycled last among those with room for `capacity` bytes and at most
+    /// twice that.
+    private func takeFree(capacity: Int) -> ByteBuffer? {
+        state.withLockedValue { s in
+            for i in s.buffers.indices.reversed() {
+                let c = s.buffers[i].capacity
+                guard c >= capacity, c <= 2 * capacity, s.buffers[i].modifyIfUniquelyOwned({ _ in true }) == true else { continue }
+                s.bytes -= c
+                return s.buffers.remove(at: i)
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import NIOCore
+import XCTest
+
+@testable import Ice
+
+final class ByteBufferPoolTests: XCTestCase {
+    private let allocator = ByteBufferAllocator()
+
+    private func storage(_ buffer: ByteBuffer) -> UnsafeRawPointer? {
+        buffer.withUnsafeReadableBytes { $0.baseAddress.map { $0 - buffer.readerIndex } }
+    }
+
+    func testHoldsAtMostMaxBytes() {
+        let pool = ByteBufferPool(maxBytes: 300_000)
+        let a = pool.take(capacity: 100_000, allocator: allocator)
+        let b = pool.take(capacity: 100_000, allocator: allocator)
+        let c = pool.take(capacity: 200_000, allocator: allocator)
+        pool.recycle(a)
+        pool.recycle(b)
+        pool.recycle(c)  // would exceed 300 000 bytes
+        XCTAssertEqual(pool.count, 2)
+        pool.recycle(pool.take(capacity: 1_000, allocator: allocator))  // small buffers are never pooled
+        XCTAssertEqual(pool.count, 2)
+    }
+
+    func testLendsTheFreeBufferRecycledLastAndNeverOneStillReferenced() {
+        let pool = ByteBufferPool()
+        var a: ByteBuffer? = pool.take(capacity: 100_000, allocator: allocator)
+        var b: ByteBuffer? = pool.take(capacity: 100_000, allocator: allocator)
+        var c: ByteBuffer? = pool.take(capacity: 100_000, allocator: allocator)
+        a!.writeString("a")
+        b!.writeString("b")
+        c!.writeString("c")
+        let (storageA, storageB) = (storage(a!), storage(b!))
+        for buffer in [a!, b!, c!] { pool.recycle(buffer) }
+        a = nil
+        b = nil
+        // c is still referenced: b is the free buffer recycled last.
+        let first = pool.take(capacity: 100_000, allocator: allocator)
+        XCTAssertEqual(storage(first), storageB)
+        XCTAssertEqual(first.readableBytes, 0, "a lent buffer is empty")
+        let second = pool.take(capacity: 100_000, allocator: allocator)
+        XCTAssertEqual(storage(second), storageA)
+        let third = pool.take(capacity: 100_000, allocator: allocator)
+        XCTAssertNotEqual(storage(third), storage(c!), "a referenced buffer is not lent")
+        XCTAssertEqual(c.map { String(buffer: $0) }, "c")
+        XCTAssertEqual(pool.count, 1)
+    }
+
+    func testBuffersMoreThanTwiceTheRequestAreKeptForLargerOnes() {
+        let pool = ByteBufferPool()
+        pool.recycle(allocator.buffer(capacity: 1 << 20))
+        XCTAssertLessThan(pool.take(capacity: 100_000, allocator: allocator).capacity, 1 << 20)
+        XCTAssertEqual(pool.take(capacity: 1 << 20, allocator: allocator).capacity, 1 << 20)
+        XCTAssertEqual(pool.count, 0)
+    }
+}

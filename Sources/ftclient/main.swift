@@ -61,7 +61,7 @@ let settingsHelp = """
       FileClient.MaxInFlight 64MiB  memory cap of auto (--max-in-flight)
       FileClient.Compress   off     off | on | auto (--compress)
       FileClient.Level      1       zlib level, 1 to 9 (--level)
-      FileClient.Checksum   xxh64   xxh64 | sha256: checksum of send and get
+      FileClient.Checksum   xxh3    xxh3 | xxh64 | sha256: checksum of send and get
                                     (--checksum)
       FileClient.Retries    5       reconnections in a row (--retries)
       FileClient.RetryDelay 200     first reconnection delay (ms), doubled
@@ -117,8 +117,8 @@ struct TransferOptions: ParsableArguments {
     var maxInFlight: String?
 
     @Option(help: ArgumentHelp(
-        "End-to-end checksum: xxh64 (the default, fast) or sha256 (cryptographic, comparable with sha256sum).",
-        valueName: "xxh64|sha256"))
+        "End-to-end checksum: xxh3 (the default, fastest), xxh64, or sha256 (cryptographic, comparable with sha256sum).",
+        valueName: "xxh3|xxh64|sha256"))
     var checksum: String?
 
     @Flag(help: "No progress display (it is shown only when stderr is a terminal).")
@@ -233,7 +233,7 @@ struct Send: ParsableCommand {
         discussion: """
             Sends FILE to REMOTE_PATH (default: the file's name) with up to --window
             requests outstanding, has the server verify it on commit with its
-            checksum (XXH64, or SHA-256 with --checksum sha256) and prints the
+            checksum (XXH3, or another with --checksum) and prints the
             stored file. A lost connection is survived: ftclient reconnects and
             resumes from what the server received. --resume also continues an
             upload interrupted in an earlier run. \(seeExitCodes)
@@ -286,7 +286,7 @@ struct Get: ParsableCommand {
         discussion: """
             Writes REMOTE to LOCAL (into it if LOCAL is a directory) through a
             temporary LOCAL.ftpart, renamed into place once it matches the checksum
-            the server reports (XXH64). --checksum sha256 also prints its SHA-256.
+            the server reports (XXH3). --checksum sha256 also prints its SHA-256.
             \(seeExitCodes)
             """)
 
@@ -347,7 +347,7 @@ struct List: ParsableCommand {
 
 struct StatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stat", abstract: "Describe a file on the server (size, XXH64 checksum, modification time).",
+        commandName: "stat", abstract: "Describe a file on the server (size, XXH3 checksum, modification time).",
         discussion: seeExitCodes)
 
     @Argument(help: "The path on the server.")

@@ -39,6 +39,11 @@ final class ChecksumTests: XCTestCase {
     func testAlgorithmNames() {
         XCTAssertEqual(ChecksumAlgorithm(parsing: " SHA256 "), .sha256)
         XCTAssertEqual(ChecksumAlgorithm(parsing: "xxh64"), .xxh64)
+        XCTAssertEqual(ChecksumAlgorithm(parsing: "XXH3"), .xxh3)
+        XCTAssertEqual(ChecksumAlgorithm.standard, .xxh3)
+        XCTAssertEqual(ChecksumAlgorithm.xxh3.hexLength, 16)
+        XCTAssertEqual(Checksum(parsing: "xxh3:78AF5F94892F3950"), Checksum(of: Array("abc".utf8), algorithm: .xxh3))
+        XCTAssertEqual(Checksum(xxh3: 0x78af_5f94_892f_3950).description, "xxh3:78af5f94892f3950")
         XCTAssertNil(ChecksumAlgorithm(parsing: "sha-256"))
         XCTAssertEqual(ChecksumAlgorithm.xxh64.hexLength, 16)
         XCTAssertEqual(ChecksumAlgorithm.sha256.hexLength, 64)

@@ -253,7 +253,7 @@ final class ClientAutoWindowTests: FakeStoreTestCase {
     }
 
     /// config/ftclient.conf lists the defaults, `Window = auto`, `MaxInFlight = 64MiB` and
-    /// `Checksum = xxh64` included.
+    /// `Checksum = xxh3` included.
     func testShippedConfigListsTheDefaults() throws {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let config = repo.appendingPathComponent("config/ftclient.conf").path
@@ -261,7 +261,7 @@ final class ClientAutoWindowTests: FakeStoreTestCase {
         let properties = try Properties(arguments: &args)
         XCTAssertEqual(properties.getProperty("FileClient.Window"), "auto")
         XCTAssertEqual(properties.getProperty("FileClient.MaxInFlight"), "64MiB")
-        XCTAssertEqual(properties.getProperty("FileClient.Checksum"), "xxh64")
+        XCTAssertEqual(properties.getProperty("FileClient.Checksum"), "xxh3")
         XCTAssertEqual(try ClientSettings.resolve(properties, flags: .init()), ClientSettings())
     }
 

@@ -29,7 +29,7 @@ final class ClientDownloaderTests: FakeStoreTestCase {
         let got = try runWithDeadline { try d.download("round/trip.bin", to: local) }
         XCTAssertEqual(try temp.read("copy.bin"), data)
         XCTAssertEqual(got.checksum, sent.checksum)
-        XCTAssertEqual(got.checksum, Checksum(of: data, algorithm: .xxh64))
+        XCTAssertEqual(got.checksum, Checksum(of: data, algorithm: .standard))
         XCTAssertTrue(got.verified)
         XCTAssertEqual(got.bytes, Int64(data.count))
         XCTAssertEqual(got.chunks, (data.count + 4095) / 4096)
@@ -114,9 +114,9 @@ final class ClientDownloaderTests: FakeStoreTestCase {
         let data = randomBytes(100_001)
         server.store.put("f.bin", data)
         let sha = Checksum(of: data, algorithm: .sha256)
-        let xxh = Checksum(of: data, algorithm: .xxh64)
+        let xxh = Checksum(of: data, algorithm: .standard)
         let cases: [(server: String?, requested: ChecksumAlgorithm)] = [
-            (nil, .sha256), (sha.description, .xxh64), (sha.hex, .xxh64), (sha.description, .sha256),
+            (nil, .sha256), (sha.description, .standard), (sha.hex, .standard), (sha.description, .sha256),
         ]
         for (i, c) in cases.enumerated() {
             server.store.fakeChecksum = c.server
@@ -142,7 +142,7 @@ final class ClientDownloaderTests: FakeStoreTestCase {
             let target = temp.path + "/u\(i)"
             let got = try runWithDeadline { try d.download("u.bin", to: target) }
             XCTAssertFalse(got.verified)
-            XCTAssertEqual(got.checksum, Checksum(of: data, algorithm: .xxh64))
+            XCTAssertEqual(got.checksum, Checksum(of: data, algorithm: .standard))
             XCTAssertEqual(try temp.read("u\(i)"), data)
             XCTAssertTrue(ClientOutput.summary(got).contains("not verified"), ClientOutput.summary(got))
         }

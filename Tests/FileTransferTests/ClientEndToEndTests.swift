@@ -29,7 +29,7 @@ final class ClientEndToEndTests: FakeStoreTestCase {
         XCTAssertEqual(summary["window"] as? Int, 4)
         XCTAssertEqual(summary["compress"] as? String, "off")
         XCTAssertEqual(summary["remote"] as? String, "dir/a.bin")
-        XCTAssertEqual(summary["checksum"] as? String, Checksum(of: data, algorithm: .xxh64).description)
+        XCTAssertEqual(summary["checksum"] as? String, Checksum(of: data, algorithm: .standard).description)
         XCTAssertNil(summary["sha256"])
         XCTAssertEqual(summary["chunks"] as? Int, 19)
         XCTAssertEqual(server.store.file("dir/a.bin"), data)
@@ -40,7 +40,7 @@ final class ClientEndToEndTests: FakeStoreTestCase {
         XCTAssertEqual(sentText.status, 0, sentText.stderr)
         XCTAssertTrue(sentText.stdout.hasPrefix("sent \(text) -> notes.txt: "), sentText.stdout)
         XCTAssertTrue(sentText.stdout.contains("compression auto"), sentText.stdout)
-        XCTAssertTrue(sentText.stdout.contains("stored: notes.txt  100000 bytes  \(Checksum(of: textBytes(100_000), algorithm: .xxh64).displayText)  modified "), sentText.stdout)
+        XCTAssertTrue(sentText.stdout.contains("stored: notes.txt  100000 bytes  \(Checksum(of: textBytes(100_000), algorithm: .standard).displayText)  modified "), sentText.stdout)
         XCTAssertGreaterThan(server.store.counts.compressed, 0)
 
         let ls = try ftclient(["ls", "dir", "--json"] + proxyArgs)
@@ -57,14 +57,14 @@ final class ClientEndToEndTests: FakeStoreTestCase {
         let stat = try ftclient(["stat", "dir/a.bin", "--json"] + proxyArgs)
         XCTAssertEqual(stat.status, 0, stat.stderr)
         let info = try XCTUnwrap(try json(stat.stdout) as? [String: Any])
-        XCTAssertEqual(info["checksum"] as? String, Checksum(of: data, algorithm: .xxh64).description)
+        XCTAssertEqual(info["checksum"] as? String, Checksum(of: data, algorithm: .standard).description)
         XCTAssertEqual(info["size"] as? Int, data.count)
         XCTAssertEqual(Set(info.keys), ["path", "size", "checksum", "modified"])
 
         let statText = try ftclient(["stat", "dir/a.bin", "--host", "127.0.0.1", "--port", "\(server.port)"])
         XCTAssertEqual(statText.status, 0, statText.stderr)
         XCTAssertTrue(statText.stdout.contains("size:     300001"), statText.stdout)
-        XCTAssertTrue(statText.stdout.contains("checksum: \(Checksum(of: data, algorithm: .xxh64).displayText)\n"), statText.stdout)
+        XCTAssertTrue(statText.stdout.contains("checksum: \(Checksum(of: data, algorithm: .standard).displayText)\n"), statText.stdout)
 
         let copy = temp.path + "/copy.bin"
         let got = try ftclient(["get", "dir/a.bin", copy, "--chunk-size", "10000", "--window", "3", "--json"] + proxyArgs)
@@ -73,7 +73,7 @@ final class ClientEndToEndTests: FakeStoreTestCase {
         let getSummary = try XCTUnwrap(try json(got.stdout) as? [String: Any])
         XCTAssertEqual(getSummary["verified"] as? Bool, true)
         XCTAssertEqual(getSummary["chunks"] as? Int, 31)
-        XCTAssertEqual(getSummary["checksum"] as? String, Checksum(of: data, algorithm: .xxh64).description)
+        XCTAssertEqual(getSummary["checksum"] as? String, Checksum(of: data, algorithm: .standard).description)
     }
 
     func testChecksumOptionAndProperty() throws {
@@ -98,7 +98,7 @@ final class ClientEndToEndTests: FakeStoreTestCase {
 
         let bad = try ftclient(["send", local, "u.bin", "--checksum", "crc32"] + proxyArgs)
         XCTAssertEqual(bad.status, 64, bad.stderr)
-        XCTAssertTrue(bad.stderr.contains("expected xxh64 or sha256"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("expected xxh3, xxh64 or sha256"), bad.stderr)
     }
 
     func testConfigFileAndFlagsPrecedence() throws {

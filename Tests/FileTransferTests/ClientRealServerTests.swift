@@ -34,7 +34,7 @@ final class ClientRealServerTests: RealServerTestCase {
             let got = try runWithDeadline { try d.download("modes/\(mode)", to: target) }
             XCTAssertEqual(try temp.read("out\(i)"), data)
             XCTAssertTrue(got.verified)
-            XCTAssertEqual(got.checksum, Checksum(of: data, algorithm: .xxh64))
+            XCTAssertEqual(got.checksum, Checksum(of: data, algorithm: .standard))
         }
     }
 
@@ -61,7 +61,7 @@ final class ClientRealServerTests: RealServerTestCase {
         XCTAssertTrue(lock.withLock { closed })
         XCTAssertGreaterThanOrEqual(result.reconnects, 1)
         XCTAssertEqual(server.file("drop.bin"), data)
-        XCTAssertEqual(result.info.checksum, Checksum(of: data, algorithm: .xxh64).description)
+        XCTAssertEqual(result.info.checksum, Checksum(of: data, algorithm: .standard).description)
         XCTAssertLessThan(result.sentBytes, Int64(data.count + 8 * chunk), "only the lost chunks are sent again")
     }
 
@@ -116,7 +116,7 @@ final class ClientRealServerTests: RealServerTestCase {
 
         let stat = try ftclient(["stat", "r/real.bin"] + proxy)
         XCTAssertEqual(stat.status, 0, stat.stderr)
-        XCTAssertTrue(stat.stdout.contains("checksum: " + Checksum(of: data, algorithm: .xxh64).displayText), stat.stdout)
+        XCTAssertTrue(stat.stdout.contains("checksum: " + Checksum(of: data, algorithm: .standard).displayText), stat.stdout)
 
         let got = try ftclient(["get", "r/real.bin", temp.path + "/back.bin", "--window", "2"] + proxy)
         XCTAssertEqual(got.status, 0, got.stderr)

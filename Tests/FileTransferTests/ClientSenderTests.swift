@@ -73,7 +73,7 @@ final class ClientSenderTests: FakeStoreTestCase {
         let path = try temp.file("a.bin", data)
         let result = try send(path, to: "dir/a.bin", options(chunk: 64 * 1024, window: 8))
         XCTAssertEqual(server.store.file("dir/a.bin"), data)
-        XCTAssertEqual(result.checksum, Checksum(of: data, algorithm: .xxh64), "XXH64 by default")
+        XCTAssertEqual(result.checksum, Checksum(of: data, algorithm: .standard), "XXH64 by default")
         XCTAssertEqual(result.info.checksum, result.checksum.description)
         XCTAssertEqual(server.store.commitChecksums, [result.checksum.description])
         XCTAssertEqual(result.info.size, Int64(data.count))
@@ -90,7 +90,7 @@ final class ClientSenderTests: FakeStoreTestCase {
         let result = try send(path, to: "empty", options(chunk: 1024, window: 2))
         XCTAssertEqual(server.store.file("empty"), [])
         XCTAssertEqual(result.chunks, 0)
-        XCTAssertEqual(result.checksum.description, "xxh64:ef46db3751d8e999")
+        XCTAssertEqual(result.checksum.description, "xxh3:2d06800538d394c2")
     }
 
     func testSHA256OnRequest() throws {
@@ -129,7 +129,7 @@ final class ClientSenderTests: FakeStoreTestCase {
             XCTAssertEqual(s.store.commitChecksums.count, 1, "committed once (\(algorithm))")
             XCTAssertEqual(s.store.file("lost.bin"), data)
             XCTAssertEqual(result.checksum, Checksum(of: data, algorithm: algorithm))
-            XCTAssertEqual(result.info.checksum, Checksum(of: data, algorithm: .xxh64).description, "stat's info")
+            XCTAssertEqual(result.info.checksum, Checksum(of: data, algorithm: .standard).description, "stat's info")
             XCTAssertFalse(s.store.opens.contains { $0.resume }, "not uploaded again (\(algorithm))")
         }
     }
@@ -318,7 +318,7 @@ final class ClientSenderTests: FakeStoreTestCase {
         }
         let result = try runWithDeadline { try sender.send(file: path, to: "drop") }
         XCTAssertEqual(server.store.file("drop"), data)
-        XCTAssertEqual(result.info.checksum, Checksum(of: data, algorithm: .xxh64).description)
+        XCTAssertEqual(result.info.checksum, Checksum(of: data, algorithm: .standard).description)
         XCTAssertEqual(result.reconnects, 1)
         XCTAssertEqual(reconnects.withLock { reported }, [1])
         XCTAssertTrue(server.store.opens.contains { $0.path == "drop" && $0.resume }, "reopened with resume")
@@ -378,7 +378,7 @@ final class ClientSenderTests: FakeStoreTestCase {
         XCTAssertEqual(result.resumedBytes, Int64(12 * chunk))
         XCTAssertEqual(result.chunks, count - 12)
         XCTAssertEqual(server.store.counts.raw - before, count - 12)
-        XCTAssertEqual(result.checksum, Checksum(of: data, algorithm: .xxh64))
+        XCTAssertEqual(result.checksum, Checksum(of: data, algorithm: .standard))
     }
 
     func testGivesUpAfterRetries() throws {

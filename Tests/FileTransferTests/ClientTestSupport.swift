@@ -58,7 +58,7 @@ final class FakeStore: StoreServant, @unchecked Sendable {
         try check(path)
         guard let data = file(path) else { throw PathError(reason: "no such file", path: path) }
         return FileInfo(
-            path: path, size: Int64(data.count), checksum: fakeChecksum ?? Checksum(of: data, algorithm: .xxh64).description,
+            path: path, size: Int64(data.count), checksum: fakeChecksum ?? Checksum(of: data, algorithm: .standard).description,
             modified: 1_700_000_000)
     }
 
@@ -66,7 +66,7 @@ final class FakeStore: StoreServant, @unchecked Sendable {
         let prefix = dir.isEmpty || dir == "." ? "" : dir + "/"
         let all = lock.withLock { files }
         return all.keys.sorted().filter { $0.hasPrefix(prefix) && !$0.dropFirst(prefix.count).contains("/") }.map {
-            FileInfo(path: $0, size: Int64(all[$0]!.count), checksum: Checksum(of: all[$0]!, algorithm: .xxh64).description,
+            FileInfo(path: $0, size: Int64(all[$0]!.count), checksum: Checksum(of: all[$0]!, algorithm: .standard).description,
                      modified: 1_700_000_000)
         }
     }

@@ -220,9 +220,9 @@ final class ClientUnitTests: XCTestCase {
         XCTAssertEqual(defaults.chunkSize, 256 * 1024)
         XCTAssertEqual(defaults.window, .auto, "auto is the default window")
         XCTAssertEqual(defaults.maxInFlight, 64 << 20)
-        XCTAssertEqual(defaults.checksum, .xxh64, "XXH64 is the default checksum")
-        XCTAssertEqual(SendOptions().checksum, .xxh64)
-        XCTAssertEqual(DownloadOptions().checksum, .xxh64)
+        XCTAssertEqual(defaults.checksum, .xxh3, "XXH3 is the default checksum")
+        XCTAssertEqual(SendOptions().checksum, .xxh3)
+        XCTAssertEqual(DownloadOptions().checksum, .xxh3)
     }
 
     func testInvalidSettings() {

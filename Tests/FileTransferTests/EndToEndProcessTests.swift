@@ -131,7 +131,7 @@ final class EndToEndProcessTests: XCTestCase {
         XCTAssertEqual(summary.bytes, Int64(size))
         XCTAssertEqual(summary.resumedBytes, 0, "no --resume: nothing was stored before this run")
         XCTAssertTrue(result.stderr.contains("reconnecting"), result.stderr)
-        let digest = try checksum(ofFile: local, .xxh64)
+        let digest = try checksum(ofFile: local, .standard)
         XCTAssertEqual(summary.checksum, digest)
         try assertStored(root: root, remote: remote, local: local, checksum: digest)
         try assertStagingEmpty(root: root)
@@ -220,7 +220,7 @@ final class EndToEndProcessTests: XCTestCase {
             XCTAssertEqual(try readBytes(storedPath, at: mark.offset, count: mark.bytes.count), mark.bytes,
                            "the MiB at \(mark.offset)")
         }
-        let localDigest = try checksum(ofFile: local, .xxh64)
+        let localDigest = try checksum(ofFile: local, .standard)
         XCTAssertEqual(summary.checksum, localDigest)
         try assertStored(root: root, remote: "big/big.bin", local: local, checksum: localDigest)
         let verifyTook = ContinuousClock.now - verifyStarted

@@ -4,22 +4,27 @@ import XCTest
 
 @testable import FileTransfer
 
-/// `FileStore.commit` with either checksum: XXH64 from the running digest, SHA-256 by reading
-/// the part file, the old bare-hex form, and what stat reports afterwards.
+/// `FileStore.commit` with each checksum: XXH3 (the standard one) from the running digest,
+/// XXH64 and SHA-256 by reading the part file, the old bare-hex form, and what stat reports
+/// afterwards.
 final class FileStoreChecksumTests: StorageTestCase {
-    func testCommitWithSHA256AnswersInSHA256AndStatReportsXXH64() throws {
+    func testCommitWithAnotherAlgorithmAnswersInItAndStatReportsXXH3() throws {
         let store = try makeStore()
         let data = makeData(FileChecksum.chunkSize + 12_345)
-        let handle = try store.open(path: "s.bin", size: Int64(data.count), overwrite: false, resume: false)
-        try store.write(uploadID: handle.id, offset: 0, bytes: buffer(data))
-        let info = try store.commit(uploadID: handle.id, checksum: sha256(data))
-        XCTAssertEqual(info.checksum, sha256(data))
-        XCTAssertEqual(fileContents("s.bin"), data)
-        // The running XXH64 was cached at commit: stat does not hash the file again.
-        XCTAssertEqual(store.checksums.count, 1)
-        XCTAssertEqual(try store.stat(path: "s.bin").checksum, xxh64(data))
-        XCTAssertEqual(try store.list(dir: "").map(\.checksum), [xxh64(data)])
-        XCTAssertEqual(store.checksums.count, 1)
+        for (i, (algorithm, expected)) in [(ChecksumAlgorithm.sha256, sha256(data)), (.xxh64, Checksum(of: data, algorithm: .xxh64).description)].enumerated() {
+            let path = "s\(i).bin"
+            let handle = try store.open(path: path, size: Int64(data.count), overwrite: false, resume: false)
+            try store.write(uploadID: handle.id, offset: 0, bytes: buffer(data))
+            let info = try store.commit(uploadID: handle.id, checksum: expected)
+            XCTAssertEqual(info.checksum, expected, "\(algorithm)")
+            XCTAssertEqual(fileContents(path), data)
+            // The running XXH3 was cached at commit: stat does not hash the file again.
+            XCTAssertEqual(store.checksums.count, i + 1)
+            XCTAssertEqual(try store.stat(path: path).checksum, standardChecksum(data))
+            XCTAssertTrue(standardChecksum(data).hasPrefix("xxh3:"))
+        }
+        XCTAssertEqual(try store.list(dir: "").map(\.checksum), [standardChecksum(data), standardChecksum(data)])
+        XCTAssertEqual(store.checksums.count, 2)
     }
 
     func testBareSHA256IsStillAcceptedInEitherCase() throws {
@@ -41,7 +46,9 @@ final class FileStoreChecksumTests: StorageTestCase {
         try store.write(uploadID: handle.id, offset: 0, bytes: buffer(data))
 
         let cases: [(given: String, expected: String, actual: String, name: String)] = [
-            (xxh64(other), xxh64(other), xxh64(data), "XXH64"),
+            (standardChecksum(other), standardChecksum(other), standardChecksum(data), "XXH3"),
+            (Checksum(of: other, algorithm: .xxh64).description, Checksum(of: other, algorithm: .xxh64).description,
+             Checksum(of: data, algorithm: .xxh64).description, "XXH64"),
             (sha256(other), sha256(other), sha256(data), "SHA-256"),
             (bareSHA256(other), sha256(other), sha256(data), "SHA-256"),
         ]
@@ -60,7 +67,7 @@ final class FileStoreChecksumTests: StorageTestCase {
         XCTAssertEqual(fileContents("w.bin"), data)
     }
 
-    func testXXH64CommitHashesTheFileWhenTheRunningDigestIsInvalid() throws {
+    func testStandardCommitHashesTheFileWhenTheRunningDigestIsInvalid() throws {
         let store = try makeStore()
         let data = makeData(9000, seed: 6)
         let handle = try store.open(path: "x.bin", size: 9000, overwrite: false, resume: false)
@@ -68,7 +75,7 @@ final class FileStoreChecksumTests: StorageTestCase {
         try store.write(uploadID: handle.id, offset: 0, bytes: buffer(data))  // a resend: digest invalid
         let partial = try XCTUnwrap(store.state.withLock { $0.uploads[handle.id] })
         XCTAssertNil(partial.digest.final(size: 9000), "the resend invalidated the running digest")
-        XCTAssertEqual(try store.commit(uploadID: handle.id, checksum: xxh64(data)).checksum, xxh64(data))
-        XCTAssertEqual(try store.stat(path: "x.bin").checksum, xxh64(data))
+        XCTAssertEqual(try store.commit(uploadID: handle.id, checksum: standardChecksum(data)).checksum, standardChecksum(data))
+        XCTAssertEqual(try store.stat(path: "x.bin").checksum, standardChecksum(data))
     }
 }

@@ -19,7 +19,7 @@ final class FileStoreConflictTests: StorageTestCase {
         let info = try upload(store, "doc.txt", Array("second".utf8), overwrite: true)
         XCTAssertEqual(fileContents("doc.txt"), Array("second".utf8))
         XCTAssertEqual(info.size, 6)
-        XCTAssertEqual(try store.stat(path: "doc.txt").checksum, xxh64(Array("second".utf8)))
+        XCTAssertEqual(try store.stat(path: "doc.txt").checksum, standardChecksum(Array("second".utf8)))
     }
 
     func testDirectoryAtThePathIsAConflictEvenWithOverwrite() throws {
@@ -58,7 +58,7 @@ final class FileStoreConflictTests: StorageTestCase {
         XCTAssertTrue(resumed.resumed)
         XCTAssertEqual(try store.received(uploadID: resumed.id), [0, 400])
         try store.write(uploadID: resumed.id, offset: 400, bytes: buffer(data[400...]))
-        XCTAssertEqual(try store.commit(uploadID: resumed.id, checksum: xxh64(data)).size, 1000)
+        XCTAssertEqual(try store.commit(uploadID: resumed.id, checksum: standardChecksum(data)).size, 1000)
         XCTAssertEqual(fileContents("resumable"), data)
     }
 
@@ -99,13 +99,13 @@ final class FileStoreConflictTests: StorageTestCase {
         try store.write(uploadID: slow.id, offset: 0, bytes: buffer(data))
         try writeFile("race.txt", Array("someone else".utf8))
 
-        assertConflict(try store.commit(uploadID: slow.id, checksum: xxh64(data)))
+        assertConflict(try store.commit(uploadID: slow.id, checksum: standardChecksum(data)))
         XCTAssertEqual(fileContents("race.txt"), Array("someone else".utf8))  // untouched
 
         // Resuming with overwrite keeps the data and replaces the file.
         let again = try store.open(path: "race.txt", size: 64, overwrite: true, resume: true)
         XCTAssertEqual(again.id, slow.id)
-        XCTAssertEqual(try store.commit(uploadID: again.id, checksum: xxh64(data)).size, 64)
+        XCTAssertEqual(try store.commit(uploadID: again.id, checksum: standardChecksum(data)).size, 64)
         XCTAssertEqual(fileContents("race.txt"), data)
     }
 
@@ -114,7 +114,7 @@ final class FileStoreConflictTests: StorageTestCase {
         let data = makeData(2 << 20)
         let handle = try store.open(path: "once", size: Int64(data.count), overwrite: false, resume: false)
         try store.write(uploadID: handle.id, offset: 0, bytes: buffer(data))
-        let expected = xxh64(data)
+        let expected = standardChecksum(data)
         let successes = StorageTestResults<FileInfo>()
         let failures = StorageTestResults<FileStoreError>()
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
@@ -138,7 +138,7 @@ final class FileStoreConflictTests: StorageTestCase {
         let store = try makeStore()
         assertConflict(try store.write(uploadID: "nope", offset: 0, bytes: buffer([1])))
         assertConflict(try store.received(uploadID: "nope"))
-        assertConflict(try store.commit(uploadID: "nope", checksum: xxh64([])))
+        assertConflict(try store.commit(uploadID: "nope", checksum: standardChecksum([])))
         assertConflict(try store.flush(uploadID: "nope"))
     }
 }

@@ -43,7 +43,7 @@ final class FileStoreLargeFileTests: StorageTestCase {
             XCTAssertEqual(pread(fd, &back, back.count, off_t(offset)), chunk.count)
             XCTAssertEqual(back, chunk, "at \(offset)")
         }
-        let error = assertRangeError(try store.commit(uploadID: handle.id, checksum: xxh64([])))
+        let error = assertRangeError(try store.commit(uploadID: handle.id, checksum: standardChecksum([])))
         XCTAssertEqual(error?.offset, Int64(chunk.count))
         XCTAssertEqual(error?.size, size)
         // A write past the end is refused even with a huge offset.

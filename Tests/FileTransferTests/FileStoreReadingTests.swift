@@ -14,7 +14,7 @@ final class FileStoreReadingTests: StorageTestCase {
         XCTAssertEqual(info, committed)
         XCTAssertEqual(info.path, "docs/report.pdf")
         XCTAssertEqual(info.size, 12_345)
-        XCTAssertEqual(info.checksum, xxh64(data))
+        XCTAssertEqual(info.checksum, standardChecksum(data))
         XCTAssertGreaterThanOrEqual(info.modified, before)
         XCTAssertLessThanOrEqual(info.modified, Int64(Date().timeIntervalSince1970) + 1)
         XCTAssertEqual(try store.stat(path: "./docs//report.pdf").path, "docs/report.pdf")
@@ -24,12 +24,12 @@ final class FileStoreReadingTests: StorageTestCase {
         let store = try makeStore()
         let data = makeData(3 << 20)  // more than one hashing chunk
         try writeFile("external.bin", data)
-        XCTAssertEqual(try store.stat(path: "external.bin").checksum, xxh64(data))
+        XCTAssertEqual(try store.stat(path: "external.bin").checksum, standardChecksum(data))
         // Changing the content changes the checksum (cache keyed by inode/size/times).
         var changed = data
         changed[0] ^= 1
         try writeFile("external.bin", changed)
-        XCTAssertEqual(try store.stat(path: "external.bin").checksum, xxh64(changed))
+        XCTAssertEqual(try store.stat(path: "external.bin").checksum, standardChecksum(changed))
     }
 
     func testStatErrors() throws {
@@ -63,7 +63,7 @@ final class FileStoreReadingTests: StorageTestCase {
         XCTAssertEqual(try store.list(dir: "sub"), [nested])
         XCTAssertEqual(try store.list(dir: "sub/"), [nested])
         XCTAssertEqual(try store.list(dir: "sub/deeper").map(\.path), ["sub/deeper/x"])
-        XCTAssertEqual(try store.list(dir: "sub/deeper").first?.checksum, xxh64([1]))
+        XCTAssertEqual(try store.list(dir: "sub/deeper").first?.checksum, standardChecksum([1]))
     }
 
     func testListErrors() throws {
@@ -85,7 +85,7 @@ final class FileStoreReadingTests: StorageTestCase {
         XCTAssertEqual(store.checksums.count, 2)
         XCTAssertEqual(try store.list(dir: ""), first)
         XCTAssertEqual(store.checksums.count, 2)
-        XCTAssertEqual(first.map(\.checksum), [xxh64(data), xxh64(Array(data.reversed()))])
+        XCTAssertEqual(first.map(\.checksum), [standardChecksum(data), standardChecksum(Array(data.reversed()))])
     }
 
     func testReadReturnsTheRequestedBytes() throws {
@@ -148,7 +148,7 @@ final class FileStoreReadingTests: StorageTestCase {
         for start in stride(from: 0, to: new.count, by: 16 * 1024) {
             try store.write(uploadID: handle.id, offset: Int64(start), bytes: buffer(new[start..<start + 16 * 1024]))
         }
-        _ = try store.commit(uploadID: handle.id, checksum: xxh64(new))
+        _ = try store.commit(uploadID: handle.id, checksum: standardChecksum(new))
         done.signal()
         reader.wait()
         XCTAssertFalse(reads.all.isEmpty)

@@ -46,10 +46,10 @@ final class FileStoreUploadTests: StorageTestCase {
         // Not visible under its final name before commit.
         XCTAssertFalse(exists(store.root + "/dir/sub/big.bin"))
 
-        let info = try store.commit(uploadID: handle.id, checksum: xxh64(data))
+        let info = try store.commit(uploadID: handle.id, checksum: standardChecksum(data))
         XCTAssertEqual(info.path, "dir/sub/big.bin")
         XCTAssertEqual(info.size, Int64(size))
-        XCTAssertEqual(info.checksum, xxh64(data))
+        XCTAssertEqual(info.checksum, standardChecksum(data))
         XCTAssertEqual(fileContents("dir/sub/big.bin"), data)
         XCTAssertEqual(try store.stat(path: "dir/sub/big.bin"), info)
         XCTAssertEqual(try stagingNames(store), [])
@@ -62,7 +62,7 @@ final class FileStoreUploadTests: StorageTestCase {
         bytes.moveReaderIndex(forwardBy: 2)  // only the readable bytes are written
         try store.write(uploadID: handle.id, offset: 0, bytes: bytes)
         XCTAssertEqual(bytes.readableBytes, 10)
-        let info = try store.commit(uploadID: handle.id, checksum: xxh64(Array(0...9)))
+        let info = try store.commit(uploadID: handle.id, checksum: standardChecksum(Array(0...9)))
         XCTAssertEqual(info.size, 10)
         XCTAssertEqual(fileContents("f"), Array(0...9))
     }
@@ -76,7 +76,7 @@ final class FileStoreUploadTests: StorageTestCase {
         try store.write(uploadID: handle.id, offset: 100, bytes: buffer(data[100..<200]))
         try store.write(uploadID: handle.id, offset: 1000, bytes: buffer([]))  // empty at the end: allowed
         XCTAssertEqual(try store.received(uploadID: handle.id), [0, 1000])
-        XCTAssertEqual(try store.commit(uploadID: handle.id, checksum: xxh64(data)).checksum, xxh64(data))
+        XCTAssertEqual(try store.commit(uploadID: handle.id, checksum: standardChecksum(data)).checksum, standardChecksum(data))
     }
 
     func testChecksumIsComparedCaseInsensitively() throws {
@@ -84,8 +84,8 @@ final class FileStoreUploadTests: StorageTestCase {
         let data = makeData(5000)
         let handle = try store.open(path: "upper", size: 5000, overwrite: false, resume: false)
         try store.write(uploadID: handle.id, offset: 0, bytes: buffer(data))
-        let info = try store.commit(uploadID: handle.id, checksum: xxh64(data).uppercased())
-        XCTAssertEqual(info.checksum, xxh64(data))  // reported lowercase
+        let info = try store.commit(uploadID: handle.id, checksum: standardChecksum(data).uppercased())
+        XCTAssertEqual(info.checksum, standardChecksum(data))  // reported lowercase
     }
 
     func testChecksumMismatchKeepsTheUploadForAnotherTry() throws {
@@ -96,21 +96,21 @@ final class FileStoreUploadTests: StorageTestCase {
         let handle = try store.open(path: "file.bin", size: 3000, overwrite: false, resume: false)
         try store.write(uploadID: handle.id, offset: 0, bytes: buffer(corrupted))
 
-        let error = storeError(try store.commit(uploadID: handle.id, checksum: xxh64(data)))
+        let error = storeError(try store.commit(uploadID: handle.id, checksum: standardChecksum(data)))
         guard case .integrity(let reason, let expected, let actual)? = error else {
             return XCTFail("expected .integrity, got \(String(describing: error))")
         }
-        XCTAssertEqual(expected, xxh64(data))
-        XCTAssertEqual(actual, xxh64(corrupted))
-        XCTAssertTrue(reason.contains("XXH64 " + actual.dropFirst("xxh64:".count)), reason)
+        XCTAssertEqual(expected, standardChecksum(data))
+        XCTAssertEqual(actual, standardChecksum(corrupted))
+        XCTAssertTrue(reason.contains("XXH3 " + actual.dropFirst("xxh3:".count)), reason)
         XCTAssertFalse(exists(store.root + "/file.bin"))
         assertPathError(try store.stat(path: "file.bin"))
 
         // The upload is still open: resend the bad chunk and commit again.
         XCTAssertEqual(try store.received(uploadID: handle.id), [0, 3000])
         try store.write(uploadID: handle.id, offset: 1000, bytes: buffer(data[1000..<2000]))
-        let info = try store.commit(uploadID: handle.id, checksum: xxh64(data))
-        XCTAssertEqual(info.checksum, xxh64(data))
+        let info = try store.commit(uploadID: handle.id, checksum: standardChecksum(data))
+        XCTAssertEqual(info.checksum, standardChecksum(data))
         XCTAssertEqual(fileContents("file.bin"), data)
     }
 
@@ -133,7 +133,7 @@ final class FileStoreUploadTests: StorageTestCase {
             XCTAssertTrue(reason.contains("not in an accepted format"), reason)
             XCTAssertTrue(reason.contains("\"xxh64:\" followed by 16 hexadecimal digits"), reason)
         }
-        XCTAssertNoThrow(try store.commit(uploadID: handle.id, checksum: xxh64([1])))
+        XCTAssertNoThrow(try store.commit(uploadID: handle.id, checksum: standardChecksum([1])))
     }
 
     func testCommitWithAMissingRangeNamesTheFirstGap() throws {
@@ -144,7 +144,7 @@ final class FileStoreUploadTests: StorageTestCase {
         try store.write(uploadID: handle.id, offset: 200, bytes: buffer(data[200..<250]))
         XCTAssertEqual(try store.received(uploadID: handle.id), [0, 100, 200, 250])
 
-        let error = storeError(try store.commit(uploadID: handle.id, checksum: xxh64(data)))
+        let error = storeError(try store.commit(uploadID: handle.id, checksum: standardChecksum(data)))
         guard case .range(let reason, let offset, let length, let size)? = error else {
             return XCTFail("expected .range, got \(String(describing: error))")
         }
@@ -156,12 +156,12 @@ final class FileStoreUploadTests: StorageTestCase {
 
         // Fill the first gap: the error now names the second one.
         try store.write(uploadID: handle.id, offset: 100, bytes: buffer(data[100..<200]))
-        let second = assertRangeError(try store.commit(uploadID: handle.id, checksum: xxh64(data)))
+        let second = assertRangeError(try store.commit(uploadID: handle.id, checksum: standardChecksum(data)))
         XCTAssertEqual(second?.offset, 250)
         XCTAssertEqual(second?.length, 50)
 
         try store.write(uploadID: handle.id, offset: 250, bytes: buffer(data[250..<300]))
-        XCTAssertEqual(try store.commit(uploadID: handle.id, checksum: xxh64(data)).size, 300)
+        XCTAssertEqual(try store.commit(uploadID: handle.id, checksum: standardChecksum(data)).size, 300)
     }
 
     func testFinalNameAppearsOnlyAtCommit() throws {
@@ -181,7 +181,7 @@ final class FileStoreUploadTests: StorageTestCase {
         // The data lives in the staging area under the upload's id.
         XCTAssertEqual(Set(try stagingNames(store)), [handle.id + ".part", handle.id + ".meta"])
 
-        let info = try store.commit(uploadID: handle.id, checksum: xxh64(data))
+        let info = try store.commit(uploadID: handle.id, checksum: standardChecksum(data))
         XCTAssertEqual(fileContents("atomic/file.dat"), data)
         XCTAssertEqual(try store.list(dir: "atomic"), [info])
         XCTAssertEqual(try stagingNames(store), [])
@@ -191,10 +191,10 @@ final class FileStoreUploadTests: StorageTestCase {
         let store = try makeStore()
         let handle = try store.open(path: "empty", size: 0, overwrite: false, resume: false)
         XCTAssertEqual(try store.received(uploadID: handle.id), [])
-        let info = try store.commit(uploadID: handle.id, checksum: xxh64([]))
+        let info = try store.commit(uploadID: handle.id, checksum: standardChecksum([]))
         XCTAssertEqual(info.size, 0)
-        XCTAssertEqual(info.checksum, "xxh64:ef46db3751d8e999")
-        XCTAssertEqual(try store.stat(path: "empty").checksum, "xxh64:ef46db3751d8e999")
+        XCTAssertEqual(info.checksum, "xxh3:2d06800538d394c2")
+        XCTAssertEqual(try store.stat(path: "empty").checksum, "xxh3:2d06800538d394c2")
         let emptySHA = try store.open(path: "empty-sha", size: 0, overwrite: false, resume: false)
         XCTAssertEqual(try store.commit(uploadID: emptySHA.id, checksum: sha256([])).checksum,
                        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
@@ -205,9 +205,9 @@ final class FileStoreUploadTests: StorageTestCase {
         let store = try makeStore()
         let committed = try store.open(path: "a", size: 1, overwrite: false, resume: false)
         try store.write(uploadID: committed.id, offset: 0, bytes: buffer([7]))
-        _ = try store.commit(uploadID: committed.id, checksum: xxh64([7]))
+        _ = try store.commit(uploadID: committed.id, checksum: standardChecksum([7]))
         assertConflict(try store.write(uploadID: committed.id, offset: 0, bytes: buffer([7])))
-        assertConflict(try store.commit(uploadID: committed.id, checksum: xxh64([7])))
+        assertConflict(try store.commit(uploadID: committed.id, checksum: standardChecksum([7])))
         assertConflict(try store.received(uploadID: committed.id))
         XCTAssertNoThrow(try store.abort(uploadID: committed.id))  // idempotent: nothing to do
         XCTAssertEqual(fileContents("a"), [7])

@@ -43,7 +43,7 @@ final class PrefixDigestTests: XCTestCase {
             try write(chunks[i], at: Int64(i * 5000), digest: digest, received: &received, toFile: false)
         }
         try write(chunks[0], at: 0, digest: digest, received: &received)
-        XCTAssertEqual(digest.final(size: 20000), Checksum(of: chunks.flatMap { $0 }, algorithm: .xxh64))
+        XCTAssertEqual(digest.final(size: 20000), Checksum(of: chunks.flatMap { $0 }, algorithm: .standard))
     }
 
     func testChunksBeyondTheHeldLimitAreReadBack() throws {
@@ -56,7 +56,7 @@ final class PrefixDigestTests: XCTestCase {
             try write(chunks[i], at: Int64(i * size), digest: digest, received: &received)
         }
         try write(chunks[0], at: 0, digest: digest, received: &received)
-        XCTAssertEqual(digest.final(size: Int64(count * size)), Checksum(of: chunks.flatMap { $0 }, algorithm: .xxh64))
+        XCTAssertEqual(digest.final(size: Int64(count * size)), Checksum(of: chunks.flatMap { $0 }, algorithm: .standard))
     }
 
     func testInOrderAndOutOfOrderChunksGiveTheFileDigest() throws {
@@ -72,7 +72,7 @@ final class PrefixDigestTests: XCTestCase {
         for i in [0, 2, 1, 5, 4, 3, 7, 6] {
             try write(chunks[i], at: offsets[i], digest: digest, received: &received)
         }
-        let expected = Checksum(of: chunks.flatMap { $0 }, algorithm: .xxh64)
+        let expected = Checksum(of: chunks.flatMap { $0 }, algorithm: .standard)
         XCTAssertEqual(digest.final(size: total), expected)
     }
 
@@ -82,7 +82,7 @@ final class PrefixDigestTests: XCTestCase {
         try write(bytes(100, seed: 1), at: 0, digest: digest, received: &received)
         XCTAssertNil(digest.final(size: 200), "half the file is not its digest")
         try write(bytes(100, seed: 2), at: 100, digest: digest, received: &received)
-        XCTAssertEqual(digest.final(size: 200), Checksum(of: bytes(100, seed: 1) + bytes(100, seed: 2), algorithm: .xxh64))
+        XCTAssertEqual(digest.final(size: 200), Checksum(of: bytes(100, seed: 1) + bytes(100, seed: 2), algorithm: .standard))
 
         let resent = PrefixDigest()
         var again = RangeSet()
@@ -102,11 +102,11 @@ final class PrefixDigestTests: XCTestCase {
         try store.write(uploadID: upload.id, offset: 0, bytes: first)
         try store.write(uploadID: upload.id, offset: 4096, bytes: second)
         try store.write(uploadID: upload.id, offset: 0, bytes: changed)  // a resend with other bytes
-        let stale = Checksum(of: bytes(4096, seed: 1) + bytes(4096, seed: 2), algorithm: .xxh64).description
+        let stale = Checksum(of: bytes(4096, seed: 1) + bytes(4096, seed: 2), algorithm: .standard).description
         XCTAssertThrowsError(try store.commit(uploadID: upload.id, checksum: stale)) { error in
             guard case .integrity = error as? FileStoreError else { return XCTFail("\(error)") }
         }
-        let actual = Checksum(of: bytes(4096, seed: 9) + bytes(4096, seed: 2), algorithm: .xxh64).description
+        let actual = Checksum(of: bytes(4096, seed: 9) + bytes(4096, seed: 2), algorithm: .standard).description
         XCTAssertEqual(try store.commit(uploadID: upload.id, checksum: actual).checksum, actual)
     }
 
@@ -122,7 +122,7 @@ final class PrefixDigestTests: XCTestCase {
         XCTAssertEqual(try store.commit(uploadID: upload.id, checksum: sha).checksum, sha)
         // The XXH64 was computed in the same read and cached for stat.
         XCTAssertEqual(store.checksums.count, 1)
-        XCTAssertEqual(try store.stat(path: "s.bin").checksum, Checksum(of: content, algorithm: .xxh64).description)
+        XCTAssertEqual(try store.stat(path: "s.bin").checksum, Checksum(of: content, algorithm: .standard).description)
         XCTAssertEqual(store.checksums.count, 1)
     }
 }

@@ -48,7 +48,7 @@ final class ServerFlowTests: ServerTestCase {
         XCTAssertTrue(futures.allSatisfy(\.isSent))
         XCTAssertEqual(server.jobs.submittedCount, futures.count)
         XCTAssertLessThanOrEqual(server.jobs.maxDepth, queueLimit, "the queue never held more than its limit")
-        XCTAssertEqual(try upload.commit(checksum: xxh64(data)).size, Int64(data.count))
+        XCTAssertEqual(try upload.commit(checksum: standardChecksum(data)).size, Int64(data.count))
         XCTAssertEqual(fileContents("pressure.bin"), data)
     }
 
@@ -95,7 +95,7 @@ final class ServerFlowTests: ServerTestCase {
         let resumed = try open(store2, "drain.bin", size: data.count, resume: true)
         XCTAssertEqual(try resumed.received(), [0, Int64(6 * chunkSize)])
         try resumed.send(offset: Int64(6 * chunkSize), bytes: buffer(data[(6 * chunkSize)...]))
-        XCTAssertEqual(try resumed.commit(checksum: xxh64(data)).checksum, xxh64(data))
+        XCTAssertEqual(try resumed.commit(checksum: standardChecksum(data)).checksum, standardChecksum(data))
         XCTAssertEqual(fileContents("drain.bin"), data)
     }
 
@@ -180,7 +180,7 @@ final class ServerFlowTests: ServerTestCase {
         for range in ranges where !stored.contains(where: { $0.lowerBound <= range.lowerBound && range.upperBound <= $0.upperBound }) {
             try resumed.send(offset: Int64(range.lowerBound), bytes: buffer(data[range]))
         }
-        XCTAssertEqual(try resumed.commit(checksum: xxh64(data)).checksum, xxh64(data))
+        XCTAssertEqual(try resumed.commit(checksum: standardChecksum(data)).checksum, standardChecksum(data))
         XCTAssertEqual(fileContents("stream.bin"), data)
     }
 
@@ -243,7 +243,7 @@ final class ServerFlowTests: ServerTestCase {
         for range in chunks(data.count, 25_000) where range.lowerBound >= half {
             try resumed.send(offset: Int64(range.lowerBound), bytes: buffer(data[range]))
         }
-        XCTAssertEqual(try resumed.commit(checksum: xxh64(data)).size, Int64(data.count))
+        XCTAssertEqual(try resumed.commit(checksum: standardChecksum(data)).size, Int64(data.count))
         XCTAssertEqual(fileContents("resume/big.bin"), data)
     }
 
@@ -276,7 +276,7 @@ final class ServerFlowTests: ServerTestCase {
         where !covered.contains(where: { $0.lowerBound <= range.lowerBound && range.upperBound <= $0.upperBound }) {
             try resumed.send(offset: Int64(range.lowerBound), bytes: buffer(data[range]))
         }
-        XCTAssertEqual(try resumed.commit(checksum: xxh64(data)).checksum, xxh64(data))
+        XCTAssertEqual(try resumed.commit(checksum: standardChecksum(data)).checksum, standardChecksum(data))
         XCTAssertEqual(fileContents("crash.bin"), data)
     }
 }

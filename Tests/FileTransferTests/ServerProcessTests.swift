@@ -30,11 +30,11 @@ final class ServerProcessTests: ServerTestCase {
         XCTAssertEqual(result.status, 0, "ft_python_client.py failed:\n\(result.stdout)\n\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         XCTAssertTrue(lines.contains("RESULT received 0,\(data.count)"), result.stdout)
-        // Committed with "sha256:<hex>": commit answers in SHA-256, stat in XXH64, which
+        // Committed with "sha256:<hex>": commit answers in SHA-256, stat in XXH3, which
         // Python's xxhash computed the same.
         XCTAssertTrue(lines.contains("RESULT commit path=py/upload.bin size=\(data.count) checksum=\(sha256(data))"), result.stdout)
-        XCTAssertTrue(lines.contains("RESULT stat path=py/upload.bin size=\(data.count) checksum=\(xxh64(data))"), result.stdout)
-        XCTAssertTrue(lines.contains("RESULT statChecksum ok \(xxh64(data))"), result.stdout)
+        XCTAssertTrue(lines.contains("RESULT stat path=py/upload.bin size=\(data.count) checksum=\(standardChecksum(data))"), result.stdout)
+        XCTAssertTrue(lines.contains("RESULT statChecksum ok \(standardChecksum(data))"), result.stdout)
         XCTAssertTrue(lines.contains("RESULT readback ok"), result.stdout)
         XCTAssertTrue(lines.contains { $0.hasPrefix("RESULT pathError path=../escape.txt reason=") && $0.contains("..") },
                       result.stdout)
@@ -43,13 +43,14 @@ final class ServerProcessTests: ServerTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/escape.txt"))
     }
 
-    func testRealIcePythonClientCommitsWithXXH64AndWithABareSHA256() throws {
+    func testRealIcePythonClientCommitsWithXXH3XXH64AndABareSHA256() throws {
         let server = try startServer()
         let data = makeData(200_003, seed: 22)
         let local = scratch + "/small.bin"
         try Data(data).write(to: URL(fileURLWithPath: local))
         let script = Self.repository.appendingPathComponent("Tests/Interop/ft_python_client.py").path
-        for (kind, committed) in [("xxh64", xxh64(data)), ("bare", sha256(data))] {
+        let xxh64 = Checksum(of: data, algorithm: .xxh64).description
+        for (kind, committed) in [("xxh3", standardChecksum(data)), ("xxh64", xxh64), ("bare", sha256(data))] {
             let result = try runProcess("/usr/bin/python3", [
                 script, "--proxy", "store:\(server.endpoints)", "--file", local, "--dest", "py/\(kind).bin",
                 "--chunk", "32768", "--window", "4", "--commit-checksum", kind,
@@ -57,8 +58,8 @@ final class ServerProcessTests: ServerTestCase {
             XCTAssertEqual(result.status, 0, "ft_python_client.py (\(kind)) failed:\n\(result.stdout)\n\(result.stderr)")
             let lines = result.stdout.split(separator: "\n").map(String.init)
             XCTAssertTrue(lines.contains("RESULT commit path=py/\(kind).bin size=\(data.count) checksum=\(committed)"), result.stdout)
-            XCTAssertTrue(lines.contains("RESULT stat path=py/\(kind).bin size=\(data.count) checksum=\(xxh64(data))"), result.stdout)
-            XCTAssertTrue(lines.contains("RESULT statChecksum ok \(xxh64(data))"), result.stdout)
+            XCTAssertTrue(lines.contains("RESULT stat path=py/\(kind).bin size=\(data.count) checksum=\(standardChecksum(data))"), result.stdout)
+            XCTAssertTrue(lines.contains("RESULT statChecksum ok \(standardChecksum(data))"), result.stdout)
             XCTAssertEqual(lines.last, "DONE")
             XCTAssertEqual(fileContents("py/\(kind).bin"), data)
         }
@@ -105,7 +106,7 @@ final class ServerProcessTests: ServerTestCase {
             try upload.sendAsync(offset: Int64($0.lowerBound), bytes: buffer(data[$0]))
         }
         for future in futures { try future.result(timeout: .seconds(30)) }
-        _ = try upload.commit(checksum: xxh64(data))
+        _ = try upload.commit(checksum: standardChecksum(data))
         expectError(PathError.self) { try store.stat(path: "/abs") }
         XCTAssertEqual(fileContents("cli/file.bin"), data)
 

@@ -26,10 +26,10 @@ final class ServerUploadTests: ServerTestCase {
         for future in window { try future.result(timeout: .seconds(30)) }
 
         XCTAssertEqual(try upload.received(), [0, Int64(data.count)])
-        let info = try upload.commit(checksum: xxh64(data))
+        let info = try upload.commit(checksum: standardChecksum(data))
         XCTAssertEqual(info.path, "docs/report.bin")
         XCTAssertEqual(info.size, Int64(data.count))
-        XCTAssertEqual(info.checksum, xxh64(data))
+        XCTAssertEqual(info.checksum, standardChecksum(data))
         XCTAssertEqual(fileContents("docs/report.bin"), data)
         XCTAssertEqual(stagingFiles(), [], "the staging area is empty after commit")
 
@@ -58,7 +58,7 @@ final class ServerUploadTests: ServerTestCase {
         let direct = try XCTUnwrap(store.ice_communicator.stringToProxy(
             "\"upload/\(upload.ice_getIdentity().name)\":\(server.endpoints)", as: UploadPrx.self))
         try direct.send(offset: 0, bytes: buffer(Array("abc".utf8)))
-        XCTAssertEqual(try direct.commit(checksum: xxh64(Array("abc".utf8))).size, 3)
+        XCTAssertEqual(try direct.commit(checksum: standardChecksum(Array("abc".utf8))).size, 3)
     }
 
     func testUnknownUploadIdIsObjectNotExist() throws {
@@ -91,7 +91,7 @@ final class ServerUploadTests: ServerTestCase {
             }
         }
         for future in futures { try future.result(timeout: .seconds(30)) }
-        XCTAssertEqual(try upload.commit(checksum: xxh64(data)).checksum, xxh64(data))
+        XCTAssertEqual(try upload.commit(checksum: standardChecksum(data)).checksum, standardChecksum(data))
         XCTAssertEqual(fileContents("text/log.txt"), data)
     }
 
@@ -134,7 +134,7 @@ final class ServerUploadTests: ServerTestCase {
         XCTAssertEqual(try upload.received(), [], "nothing was written")
 
         try upload.sendCompressed(offset: 0, length: Int32(data.count), zlibData: good)
-        XCTAssertEqual(try upload.commit(checksum: xxh64(data)).size, Int64(data.count))
+        XCTAssertEqual(try upload.commit(checksum: standardChecksum(data)).size, Int64(data.count))
         XCTAssertEqual(fileContents("c.txt"), data)
     }
 
@@ -150,19 +150,19 @@ final class ServerUploadTests: ServerTestCase {
         // The path is free again.
         let again = try open(store, "gone.bin", size: 1)
         try again.send(offset: 0, bytes: buffer([9]))
-        XCTAssertEqual(try again.commit(checksum: xxh64([9])).size, 1)
+        XCTAssertEqual(try again.commit(checksum: standardChecksum([9])).size, 1)
     }
 
     func testEmptyFileAndOverwrite() throws {
         let server = try startServer()
         let store = try connect(server)
         let empty = try open(store, "empty", size: 0)
-        XCTAssertEqual(try empty.commit(checksum: xxh64([])).size, 0)
+        XCTAssertEqual(try empty.commit(checksum: standardChecksum([])).size, 0)
         XCTAssertEqual(fileContents("empty"), [])
 
         let replacement = try open(store, "empty", size: 2, overwrite: true)
         try replacement.send(offset: 0, bytes: buffer([1, 2]))
-        XCTAssertEqual(try replacement.commit(checksum: xxh64([1, 2])).size, 2)
+        XCTAssertEqual(try replacement.commit(checksum: standardChecksum([1, 2])).size, 2)
         XCTAssertEqual(fileContents("empty"), [1, 2])
     }
 

@@ -67,7 +67,7 @@ class StorageTestCase: XCTestCase {
         if !bytes.isEmpty {
             try store.write(uploadID: handle.id, offset: 0, bytes: buffer(bytes))
         }
-        return try store.commit(uploadID: handle.id, checksum: xxh64(bytes))
+        return try store.commit(uploadID: handle.id, checksum: standardChecksum(bytes))
     }
 
     /// Runs `body`, which must throw a `FileStoreError`, and returns it.

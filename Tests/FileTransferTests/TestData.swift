@@ -18,8 +18,8 @@ extension XCTestCase {
     /// Deterministic pseudo-random bytes (the storage and server tests' default seed).
     func makeData(_ count: Int, seed: UInt64 = 1) -> [UInt8] { randomBytes(count, seed: seed) }
 
-    /// `"xxh64:<hex>"` of `bytes`: the default checksum, what stat reports.
-    func xxh64(_ bytes: [UInt8]) -> String { Checksum(of: bytes, algorithm: .xxh64).description }
+    /// `"xxh3:<hex>"` of `bytes`: the standard checksum, what stat reports.
+    func standardChecksum(_ bytes: [UInt8]) -> String { Checksum(of: bytes, algorithm: .standard).description }
 
     /// `"sha256:<hex>"` of `bytes`.
     func sha256(_ bytes: [UInt8]) -> String { Checksum(of: bytes, algorithm: .sha256).description }

@@ -4,20 +4,21 @@
 #
 #   /usr/bin/python3 ft_python_client.py --proxy "store:tcp -h 127.0.0.1 -p 10000" \
 #       --file LOCAL --dest REMOTE [--chunk BYTES] [--window N] [--compress-every K] [--bad-path P]
-#       [--commit-checksum sha256|bare|xxh64]
+#       [--commit-checksum sha256|bare|xxh3|xxh64]
 #
 # Uploads LOCAL to REMOTE in chunks with sendAsync, keeping up to N calls in flight and sending
 # them out of order (odd chunks first, then even ones); every K-th chunk (K > 0) goes through
 # sendCompressed (zlib). Then commits with the checksum --commit-checksum names ("sha256:<hex>",
-# the default; 64 hex digits alone, as clients older than XXH64 send; or "xxh64:<hex>"), stats
-# the file, checks that stat reports the XXH64 Python's xxhash module computes, and reads the
+# the default; 64 hex digits alone, as clients older than XXH64 send; "xxh3:<hex>" or
+# "xxh64:<hex>"), stats the file, checks that stat reports the XXH3 Python's xxhash module
+# computes, and reads the
 # file back. With --bad-path it also opens that path and expects FileTransfer.PathError.
 #
 # Output, one per line:
 #   RESULT received <start,end,...>            (before commit)
 #   RESULT commit path=<path> size=<n> checksum=<algorithm:hex>
 #   RESULT stat path=<path> size=<n> checksum=<algorithm:hex>
-#   RESULT statChecksum ok|mismatch <expected xxh64:hex>
+#   RESULT statChecksum ok|mismatch <expected xxh3:hex>
 #   RESULT readback ok|mismatch
 #   RESULT pathError path=<path> reason=<reason>     (or RESULT noPathError <what happened>)
 #   DONE
@@ -41,6 +42,8 @@ TIMEOUT_S = 60.0
 
 
 def commit_checksum(data, kind):
+    if kind == "xxh3":
+        return "xxh3:" + xxhash.xxh3_64(data).hexdigest()
     if kind == "xxh64":
         return "xxh64:" + xxhash.xxh64(data).hexdigest()
     digest = hashlib.sha256(data).hexdigest()
@@ -81,7 +84,7 @@ def main():
     parser.add_argument("--window", type=int, default=8)
     parser.add_argument("--compress-every", type=int, default=0)
     parser.add_argument("--bad-path", default=None)
-    parser.add_argument("--commit-checksum", choices=["sha256", "bare", "xxh64"], default="sha256")
+    parser.add_argument("--commit-checksum", choices=["sha256", "bare", "xxh3", "xxh64"], default="sha256")
     args = parser.parse_args()
 
     init = Ice.InitializationData()
@@ -97,7 +100,7 @@ def main():
 
         stat = store.stat(info.path)
         print("RESULT stat path=%s size=%d checksum=%s" % (stat.path, stat.size, stat.checksum), flush=True)
-        expected = "xxh64:" + xxhash.xxh64(data).hexdigest()
+        expected = "xxh3:" + xxhash.xxh3_64(data).hexdigest()
         print("RESULT statChecksum %s %s" % ("ok" if stat.checksum == expected else "mismatch", expected), flush=True)
         back = bytearray()
         while len(back) < stat.size:

@@ -19,7 +19,7 @@ public struct SendSummary: Codable, Equatable, Sendable {
     public var wireBytes: Int64
     /// File bytes sent per wire byte (1 without compression).
     public var compressionRatio: Double
-    /// The checksum committed, `"xxh64:<hex>"` or `"sha256:<hex>"`.
+    /// The checksum committed, `"xxh3:<hex>"` (or `"xxh64:<hex>"`, `"sha256:<hex>"`).
     public var checksum: String
     /// Bytes the server already had (resume).
     public var resumedBytes: Int64
@@ -93,7 +93,7 @@ public struct GetSummary: Codable, Equatable, Sendable {
 public struct FileInfoJSON: Codable, Equatable, Sendable {
     public var path: String
     public var size: Int64
-    /// As the server reported it: `"xxh64:<hex>"` (or `"sha256:<hex>"`).
+    /// As the server reported it: `"xxh3:<hex>"` (or `"xxh64:<hex>"`, `"sha256:<hex>"`).
     public var checksum: String
     /// Seconds since 1970-01-01 UTC.
     public var modified: Int64
@@ -161,7 +161,7 @@ public enum ClientOutput {
         return " (auto" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")) + ")"
     }
 
-    /// `path  size bytes  xxh64 …  modified …`
+    /// `path  size bytes  xxh3 …  modified …`
     public static func fileInfoLine(_ info: FileInfo) -> String {
         "\(info.path)  \(info.size) bytes  \(checksumText(info.checksum))  modified \(formatTime(info.modified))"
     }
@@ -176,7 +176,7 @@ public enum ClientOutput {
         """
     }
 
-    /// A server's checksum for people: `xxh64 <hex>` / `sha256 <hex>`; a text that does not
+    /// A server's checksum for people: `xxh3 <hex>` / `sha256 <hex>`; a text that does not
     /// parse is shown as `checksum <text>`, none as `no checksum`.
     static func checksumText(_ text: String) -> String {
         if let checksum = Checksum(parsing: text) { return checksum.displayText }

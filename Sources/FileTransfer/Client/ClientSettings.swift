@@ -29,8 +29,8 @@ public struct ClientSettings: Sendable, Equatable {
     /// `FileClient.Level`: zlib level 1–9 (1).
     public var level = 1
     /// `FileClient.Checksum`: the end-to-end checksum of `send` (committed) and `get`
-    /// (reported), xxh64 or sha256 (xxh64).
-    public var checksum = ChecksumAlgorithm.xxh64
+    /// (reported), xxh3, xxh64 or sha256 (xxh3).
+    public var checksum = ChecksumAlgorithm.standard
     /// `FileClient.Retries`: reconnections in a row without progress before giving up (5).
     public var retries = 5
     /// `FileClient.RetryDelay`: first reconnection delay in ms, doubled each time (200).
@@ -141,7 +141,7 @@ public struct ClientSettings: Sendable, Equatable {
         }
         if let text = flags.checksum ?? prop("Checksum") {
             guard let algorithm = ChecksumAlgorithm(parsing: text) else {
-                throw UsageError("invalid checksum `\(text)': expected xxh64 or sha256")
+                throw UsageError("invalid checksum `\(text)': expected xxh3, xxh64 or sha256")
             }
             s.checksum = algorithm
         }

@@ -30,7 +30,7 @@ public struct DownloadOptions: Sendable, WindowedTransferOptions {
     /// The algorithm of the checksum `DownloadResult` reports. The download itself is verified
     /// with the algorithm of the checksum the server's `stat` reports (both are computed, in
     /// one pass, when they differ).
-    public var checksum: ChecksumAlgorithm = .xxh64
+    public var checksum: ChecksumAlgorithm = .standard
 
     public init() {}
 }
@@ -57,7 +57,7 @@ public struct DownloadResult: Sendable {
     public var roundTrip: Duration?
     public var maxWindow: Int?
     public var maxBytesInFlight: Int?
-    /// Whether the server reported a checksum this client knows (`xxh64:…`, `sha256:…`) to
+    /// Whether the server reported a checksum this client knows (`xxh3:…`, `xxh64:…`, `sha256:…`) to
     /// compare with: it matched, or the download failed. False when `stat` reported none.
     public var verified: Bool
 

@@ -36,9 +36,9 @@ public struct SendOptions: Sendable {
     public var overwrite: Bool = false
     /// Continue a previous, interrupted upload of the same path and size (skip what it stored).
     public var resume: Bool = false
-    /// The checksum the file is committed with: XXH64 (fast) or SHA-256 (cryptographic,
-    /// comparable with `sha256sum`).
-    public var checksum: ChecksumAlgorithm = .xxh64
+    /// The checksum the file is committed with: XXH3 (the standard one, the fastest), XXH64, or
+    /// SHA-256 (cryptographic, comparable with `sha256sum`).
+    public var checksum: ChecksumAlgorithm = .standard
     /// Reconnections in a row, without any progress in between, before giving up.
     public var maxRetries: Int = 5
     /// Wait before the first reconnection; doubled after each failed one, up to `maxBackoff`.
@@ -238,7 +238,7 @@ private final class SendRun {
     var reconnects = 0
     var failuresInARow = 0
     var commitSent = false
-    /// The file's checksums once read: `options.checksum` first, then XXH64 if that is another
+    /// The file's checksums once read: `options.checksum` first, then the standard one if that is another
     /// algorithm (what the server's `stat` reports, to recognise a commit whose reply was lost).
     var checksums: [Checksum] = []
     var lastReport = ContinuousClock.now
@@ -356,10 +356,10 @@ private final class SendRun {
         return result
     }
 
-    /// The checksums the reader computes: `chosen`, plus XXH64 (what `stat` reports) if `chosen`
-    /// is another algorithm.
+    /// The checksums the reader computes: `chosen`, plus the standard one (what `stat` reports)
+    /// if `chosen` is another algorithm.
     static func algorithms(for chosen: ChecksumAlgorithm) -> [ChecksumAlgorithm] {
-        chosen == .xxh64 ? [.xxh64] : [chosen, .xxh64]
+        chosen == .standard ? [.standard] : [chosen, .standard]
     }
 
     /// Whether `info` (from the server) describes this file: same size, and a checksum equal to

@@ -39,7 +39,7 @@ public struct UploadPrx: ObjectPrx {
         try receivedAsync(context: context).result()
     }
 
-    /// Verifies `checksum` (`"xxh64:<16 hex>"`, `"sha256:<64 hex>"`, or 64 hex digits meaning
+    /// Verifies `checksum` (`"xxh3:<16 hex>"`, `"xxh64:<16 hex>"`, `"sha256:<64 hex>"`, or 64 hex digits meaning
     /// SHA-256) and moves the file into place; returns what was stored, its checksum in the
     /// algorithm of `checksum`.
     public func commitAsync(checksum: String, context: Context? = nil) throws -> InvocationFuture<FileInfo> {

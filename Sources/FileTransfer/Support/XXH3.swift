@@ -3,7 +3,7 @@
 ///
 /// The value equals what `xxhsum -H3` and Python's `xxhash.xxh3_64(data).intdigest()` compute,
 /// whatever the sizes of the `update` calls; `XXH64.canonicalHex` formats it the way they print
-/// it. On large inputs it is about three times as fast as XXH64 (its eight lanes vectorize).
+/// it. On large inputs it is about 1.7 times as fast as XXH64 here (21 against 12.5 GB/s).
 /// Like XXH64 it detects accidental corruption, not forgery.
 public struct XXH3: Sendable {
     static let prime32_1: UInt64 = 0x9E37_79B1
@@ -112,9 +112,7 @@ public struct XXH3: Sendable {
                 }
                 var lanes = state.accumulators
                 withUnsafeBytes(of: lastStripe) { stripe in
-                    withUnsafeMutableBytes(of: &lanes) {
-                        Self.accumulate($0, stripe.baseAddress!, secret + 192 - Self.stripeLength - 7, stripes: 1)
-                    }
+                    Self.accumulate(&lanes, stripe.baseAddress!, secret + 192 - Self.stripeLength - 7, stripes: 1)
                 }
                 return withUnsafeBytes(of: lanes) { accs in
                     var result = totalLength &* Self.prime64_1
@@ -149,58 +147,59 @@ public struct XXH3: Sendable {
     private mutating func consumeStripes(_ input: UnsafeRawPointer, count: Int, _ secret: UnsafeRawPointer) {
         var input = input
         var remaining = count
-        var lanes = accumulators
-        withUnsafeMutableBytes(of: &lanes) { accs in
-            if remaining >= Self.stripesPerBlock - stripesSoFar {
-                var stripes = Self.stripesPerBlock - stripesSoFar
-                var key = secret + stripesSoFar * 8
-                repeat {
-                    Self.accumulate(accs, input, key, stripes: stripes)
-                    Self.scramble(accs, secret + 192 - Self.stripeLength)
-                    input += stripes * Self.stripeLength
-                    remaining -= stripes
-                    stripes = Self.stripesPerBlock
-                    key = secret
-                } while remaining >= Self.stripesPerBlock
-                stripesSoFar = 0
-            }
-            if remaining > 0 {
-                Self.accumulate(accs, input, secret + stripesSoFar * 8, stripes: remaining)
-                stripesSoFar += remaining
-            }
+        if remaining >= Self.stripesPerBlock - stripesSoFar {
+            var stripes = Self.stripesPerBlock - stripesSoFar
+            var key = secret + stripesSoFar * 8
+            repeat {
+                Self.accumulate(&accumulators, input, key, stripes: stripes)
+                Self.scramble(&accumulators, secret + 192 - Self.stripeLength)
+                input += stripes * Self.stripeLength
+                remaining -= stripes
+                stripes = Self.stripesPerBlock
+                key = secret
+            } while remaining >= Self.stripesPerBlock
+            stripesSoFar = 0
         }
-        accumulators = lanes
+        if remaining > 0 {
+            Self.accumulate(&accumulators, input, secret + stripesSoFar * 8, stripes: remaining)
+            stripesSoFar += remaining
+        }
     }
 
-    /// The hot loop: eight 64-bit lanes per stripe, each stripe keyed 8 bytes further into the secret.
+    /// The hot loop: eight 64-bit lanes per stripe, each stripe keyed 8 bytes further into the
+    /// secret. The lanes stay in locals so that the compiler keeps them in (vector) registers.
     @inline(__always)
-    private static func accumulate(_ accs: UnsafeMutableRawBufferPointer, _ input: UnsafeRawPointer, _ secret: UnsafeRawPointer, stripes: Int) {
-        let a = accs.baseAddress!
+    private static func accumulate(_ acc: inout Lanes, _ input: UnsafeRawPointer, _ secret: UnsafeRawPointer, stripes: Int) {
+        var (a0, a1, a2, a3, a4, a5, a6, a7) = acc
         for n in 0..<stripes {
             let p = input + n * stripeLength
             let s = secret + n * 8
-            for i in 0..<8 {
-                let data = read64(p, 8 * i)
-                let key = data ^ read64(s, 8 * i)
-                let j = i ^ 1
-                a.storeBytes(of: a.load(fromByteOffset: 8 * j, as: UInt64.self) &+ data, toByteOffset: 8 * j, as: UInt64.self)
-                a.storeBytes(
-                    of: a.load(fromByteOffset: 8 * i, as: UInt64.self) &+ (key & 0xFFFF_FFFF) &* (key >> 32),
-                    toByteOffset: 8 * i, as: UInt64.self)
-            }
+            let d0 = read64(p, 0), d1 = read64(p, 8), d2 = read64(p, 16), d3 = read64(p, 24)
+            let d4 = read64(p, 32), d5 = read64(p, 40), d6 = read64(p, 48), d7 = read64(p, 56)
+            a0 &+= d1 &+ multiplyHalves(d0 ^ read64(s, 0))
+            a1 &+= d0 &+ multiplyHalves(d1 ^ read64(s, 8))
+            a2 &+= d3 &+ multiplyHalves(d2 ^ read64(s, 16))
+            a3 &+= d2 &+ multiplyHalves(d3 ^ read64(s, 24))
+            a4 &+= d5 &+ multiplyHalves(d4 ^ read64(s, 32))
+            a5 &+= d4 &+ multiplyHalves(d5 ^ read64(s, 40))
+            a6 &+= d7 &+ multiplyHalves(d6 ^ read64(s, 48))
+            a7 &+= d6 &+ multiplyHalves(d7 ^ read64(s, 56))
         }
+        acc = (a0, a1, a2, a3, a4, a5, a6, a7)
+    }
+
+    /// The low 32 bits of `key` times its high 32 bits.
+    @inline(__always)
+    private static func multiplyHalves(_ key: UInt64) -> UInt64 {
+        (key & 0xFFFF_FFFF) &* (key >> 32)
     }
 
     @inline(__always)
-    private static func scramble(_ accs: UnsafeMutableRawBufferPointer, _ secret: UnsafeRawPointer) {
-        let a = accs.baseAddress!
-        for i in 0..<8 {
-            var v = a.load(fromByteOffset: 8 * i, as: UInt64.self)
-            v ^= v >> 47
-            v ^= read64(secret, 8 * i)
-            v &*= prime32_1
-            a.storeBytes(of: v, toByteOffset: 8 * i, as: UInt64.self)
+    private static func scramble(_ acc: inout Lanes, _ secret: UnsafeRawPointer) {
+        func mix(_ v: UInt64, _ offset: Int) -> UInt64 {
+            (v ^ (v >> 47) ^ read64(secret, offset)) &* prime32_1
         }
+        acc = (mix(acc.0, 0), mix(acc.1, 8), mix(acc.2, 16), mix(acc.3, 24), mix(acc.4, 32), mix(acc.5, 40), mix(acc.6, 48), mix(acc.7, 56))
     }
 
     // MARK: Short inputs (up to 240 bytes)

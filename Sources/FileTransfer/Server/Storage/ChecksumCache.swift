@@ -6,7 +6,7 @@ import Musl
 import Darwin
 #endif
 
-/// In-memory cache of file checksums (XXH64, what `stat` and `list` report), keyed by
+/// In-memory cache of file checksums (the standard one, what `stat` and `list` report), keyed by
 /// what changes whenever the content can have changed: device, inode, size, modification
 /// and status-change times (the latter cannot be set back by users).
 final class ChecksumCache: Sendable {

@@ -4,9 +4,9 @@ public struct FileInfo: Equatable, Hashable, Sendable {
     public var path: String
     /// Size in bytes.
     public var size: Int64
-    /// Checksum of the content, self-describing: `"xxh64:<16 hex digits>"` (what `stat` and
-    /// `list` report) or `"sha256:<64 hex digits>"` (what `commit` returns when the client
-    /// committed with SHA-256); `Checksum(parsing:)` reads it.
+    /// Checksum of the content, self-describing: `"xxh3:<16 hex digits>"` (what `stat` and
+    /// `list` report), or `"xxh64:<16 hex digits>"` / `"sha256:<64 hex digits>"` (what `commit`
+    /// returns when the client committed with that algorithm); `Checksum(parsing:)` reads it.
     public var checksum: String
     /// Last modification time, unix seconds.
     public var modified: Int64

@@ -9,7 +9,7 @@ import Darwin
 #endif
 
 extension FileStore {
-    /// Size, checksum (XXH64) and modification time of a committed file.
+    /// Size, standard checksum (XXH3) and modification time of a committed file.
     public func stat(path: String) throws(FileStoreError) -> FileInfo {
         let target = try validator.validate(path)
         let fd = try openForReading(target)
@@ -131,7 +131,7 @@ extension FileStore {
         return status
     }
 
-    /// FileInfo of an open file, with its XXH64 from the cache or computed.
+    /// FileInfo of an open file, with its standard checksum from the cache or computed.
     func describe(fd: Int32, target: PathValidator.ValidatedPath) throws(FileStoreError) -> FileInfo {
         let status = try regularFileStatus(fd: fd, target: target)
         let key = ChecksumCache.Key(status)
@@ -140,7 +140,7 @@ extension FileStore {
             checksum = cached
         } else {
             do {
-                checksum = try FileChecksum.checksum(.xxh64, fd: fd, path: target.absolute)
+                checksum = try FileChecksum.checksum(.standard, fd: fd, path: target.absolute)
             } catch {
                 throw .storage(error, while: "computing the checksum of \"\(target.relative)\"")
             }

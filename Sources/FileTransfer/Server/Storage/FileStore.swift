@@ -267,10 +267,10 @@ public final class FileStore: Sendable {
     /// Checks the upload is complete and has the expected checksum, then moves it into place
     /// atomically and returns its `FileInfo`, whose checksum is in the algorithm of `expected`.
     ///
-    /// `expected` is `"xxh64:<16 hex>"`, `"sha256:<64 hex>"` or 64 hex digits alone (SHA-256;
-    /// see `Checksum(parsing:)`). XXH64 is checked against the digest kept while the data
-    /// arrived (or, if a resend invalidated it, by reading the file); SHA-256 by reading the
-    /// file. Anything else is an `.integrity` error before any check. Missing bytes are a
+    /// `expected` is `"xxh3:<16 hex>"`, `"xxh64:<16 hex>"`, `"sha256:<64 hex>"` or 64 hex digits
+    /// alone (SHA-256; see `Checksum(parsing:)`). The standard checksum (XXH3) is checked against
+    /// the digest kept while the data arrived (or, if a resend invalidated it, by reading the
+    /// file); the others by reading the file. Anything else is an `.integrity` error before any check. Missing bytes are a
     /// `.range` error naming the first missing range; a checksum mismatch is an `.integrity`
     /// error with both checksums in the `"algorithm:hex"` form. After either, the upload stays
     /// open so the client can send data again and retry, or abort.
@@ -290,24 +290,24 @@ public final class FileStore: Sendable {
                 offset: gap.lowerBound, length: Int32(clamping: gap.count), size: upload.size)
         }
 
-        // The XXH64 is what stat reports later (cached below); with SHA-256 it comes from the
-        // same read of the file when the running digest cannot be used.
+        // The standard checksum is what stat reports later (cached below); with another
+        // algorithm it comes from the same read of the file when the running digest cannot be used.
         let running = upload.digest.final(size: upload.size)
         let actual: Checksum
-        let xxh64: Checksum
+        let standard: Checksum
         do {
-            switch (wanted.algorithm, running) {
-            case (.xxh64, let running?):
-                (actual, xxh64) = (running, running)
-            case (.xxh64, nil):
-                actual = try FileChecksum.checksum(.xxh64, fd: upload.fd, path: upload.partPath)
-                xxh64 = actual
-            case (.sha256, let running?):
-                actual = try FileChecksum.checksum(.sha256, fd: upload.fd, path: upload.partPath)
-                xxh64 = running
-            case (.sha256, nil):
-                let both = try FileChecksum.checksums([.sha256, .xxh64], fd: upload.fd, path: upload.partPath)
-                (actual, xxh64) = (both[0], both[1])
+            switch (wanted.algorithm == .standard, running) {
+            case (true, let running?):
+                (actual, standard) = (running, running)
+            case (true, nil):
+                actual = try FileChecksum.checksum(.standard, fd: upload.fd, path: upload.partPath)
+                standard = actual
+            case (false, let running?):
+                actual = try FileChecksum.checksum(wanted.algorithm, fd: upload.fd, path: upload.partPath)
+                standard = running
+            case (false, nil):
+                let both = try FileChecksum.checksums([wanted.algorithm, .standard], fd: upload.fd, path: upload.partPath)
+                (actual, standard) = (both[0], both[1])
             }
         } catch {
             throw .storage(error, while: "computing the checksum of the upload")
@@ -333,7 +333,7 @@ public final class FileStore: Sendable {
         } catch {
             throw .storage(error, while: "reading the committed file's status")
         }
-        checksums.store(ChecksumCache.Key(status), xxh64)
+        checksums.store(ChecksumCache.Key(status), standard)
         do {
             try StorageIO.removeFile(upload.metaPath)
         } catch {

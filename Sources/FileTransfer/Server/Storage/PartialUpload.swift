@@ -37,7 +37,7 @@ final class PartialUpload: @unchecked Sendable {
     let partPath: String
     let metaPath: String
     let fd: Int32
-    /// XXH64 of the received prefix, kept up to date by writes (see `PrefixDigest`).
+    /// Standard checksum (XXH3) of the received prefix, kept up to date by writes (see `PrefixDigest`).
     let digest = PrefixDigest()
     /// Taken around each chunk's write, record and hash. The kernel serialises buffered writes
     /// to one file anyway (the inode lock, on which a second writer spins, burning a core);

@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
 
-/// The XXH64 of an upload's contiguous prefix `[0, hashedUpTo)`, advanced by the workers as
+/// The standard checksum (XXH3) of an upload's contiguous prefix `[0, hashedUpTo)`, advanced by the workers as
 /// chunks are written, so that `commit` does not have to read the whole file back.
 ///
 /// A chunk that starts exactly at `hashedUpTo` is hashed from the bytes in hand. One that was
@@ -9,14 +9,14 @@ import NIOCore
 /// and hashed once the gap before it fills; whatever was not held is read back from the part
 /// file (it was recorded only after its write completed). A write over bytes already received
 /// (a resend) may change hashed data, so it invalidates the digest and commit hashes the file
-/// instead. XXH64 is the default checksum of the contract; a client that commits with SHA-256
-/// has the file hashed at commit instead.
+/// instead. A client that commits with another algorithm (XXH64, SHA-256) has the file hashed
+/// at commit instead.
 final class PrefixDigest: @unchecked Sendable {
     /// Bytes of chunks written ahead of the prefix that are kept for hashing.
     static let maxHeldBytes = 8 << 20
 
     private let lock = NSLock()
-    private var hasher = XXH64()
+    private var hasher = XXH3()
     private var hashedUpTo: Int64 = 0
     private var valid = true
     /// Chunks written ahead of `hashedUpTo`, by offset.
@@ -67,12 +67,12 @@ final class PrefixDigest: @unchecked Sendable {
         }
     }
 
-    /// The XXH64 of the file if the whole `size` bytes were hashed and no resend invalidated it.
+    /// The XXH3 of the file if the whole `size` bytes were hashed and no resend invalidated it.
     func final(size: Int64) -> Checksum? {
         lock.lock()
         defer { lock.unlock() }
         guard valid, hashedUpTo == size else { return nil }
-        return Checksum(xxh64: hasher.finalize())
+        return Checksum(xxh3: hasher.finalize())
     }
 
     private func hash(_ bytes: ByteBuffer) {

@@ -338,7 +338,7 @@ class Bench:
                     "1048576` copying the same file (%.0f to %.0f MB/s in this run). Ice 3.7 C++: the same pipelined "
                     "upload written with the real ZeroC Ice C++11 runtime (`scripts/iceref`: AMI with sent callbacks, "
                     "an AMD servant queueing pwrite jobs to 2 workers; no checksum). Ratios are medians of per-pair "
-                    "ratios; ours include the end-to-end XXH64 on both sides." % (min(all_raw), max(all_raw)), ""] + table + [""]
+                    "ratios; ours include the end-to-end XXH3 on both sides." % (min(all_raw), max(all_raw)), ""] + table + [""]
 
     def wan(self):
         links = [(10, 500), (25, 200)]  # one-way delay ms, Mbit/s: RTT 20 ms @ 500, RTT 50 ms @ 200

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the build and the tests need on a fresh Debian machine:
 # the real ZeroC Ice 3.7 runtime (interop peers), Python's xxhash (the interop client checks
-# the server's XXH64 with it), zlib and bzip2 headers, socat (raw TCP reference for benchmarks)
+# the server's XXH3 and XXH64 with it), zlib and bzip2 headers, socat (raw TCP reference for benchmarks)
 # and gnuplot (benchmark plots).
 set -euo pipefail
 need=()

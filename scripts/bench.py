@@ -456,12 +456,15 @@ class Bench:
                 os.unlink(src)
             make_random(src, size)
             root = os.path.join(self.work, "root-mem")
-            srv, port = self.start_server(root, ["--workers", "2", "--queue-limit", str(queue)], rss=True)
-            try:
-                _, _, client_rss = self.send(port, src, "mem.bin", chunk, window, rss=True)
-            finally:
-                server_rss = srv.stop()
-            shutil.rmtree(root, ignore_errors=True)
+            client_peaks, server_peaks = [], []
+            for _ in range(self.runs):  # a fresh server each time: its peak is per process
+                srv, port = self.start_server(root, ["--workers", "2", "--queue-limit", str(queue)], rss=True)
+                try:
+                    client_peaks.append(self.send(port, src, "mem.bin", chunk, window, rss=True)[2])
+                finally:
+                    server_peaks.append(srv.stop())
+                shutil.rmtree(root, ignore_errors=True)
+            client_rss, server_rss = statistics.median(client_peaks), statistics.median(server_peaks)
             os.unlink(src)
             cb = 48 * MiB + 2 * window * chunk
             sb = 48 * MiB + 2 * queue * chunk
@@ -473,7 +476,8 @@ class Bench:
         a, b = sizes
         growth_c = results[b][0] / results[a][0]
         growth_s = results[b][1] / results[a][1]
-        self.md += ["## 4. Memory, chunk 1 MiB × window 8, server queue limit %d" % queue, ""] + table + [
+        self.md += ["## 4. Memory, chunk 1 MiB × window 8, server queue limit %d" % queue, "",
+                    "Peak RSS (`/usr/bin/time -v`), median of %d runs per size, each with a fresh server." % self.runs, ""] + table + [
             "", "Peak RSS for the %d MiB file ÷ the %d MiB file: ftclient %.3f, ftserver %.3f." % (
                 b // MiB, a // MiB, growth_c, growth_s), ""]
 

@@ -31,6 +31,8 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
     /// a dispatch finishes, so no more than `MaxDispatches` ever run.
     private var waitingForLimit = CircularBuffer<(request: IncomingRequest, inOrder: Bool)>()
     private var deactivated = Future<Void>()
+    /// Callers of `waitForHold` waiting for the adapter to hold with no dispatch in progress.
+    private var holdWaiters: [Future<Void>] = []
     private var published: [Endpoint] = []
 
     init(name: String, communicator: Communicator, endpoints: [Endpoint], published: [Endpoint]?, settings: RuntimeSettings) throws {
@@ -127,10 +129,35 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
         }
         for a in acc { a.setAccepting(false) }
         for c in conns { c.pauseReading(.held) }
+        notifyHoldWaiters()
     }
 
-    /// Returns once the adapter holds (reading is paused on all its connections).
-    public func waitForHold() {}
+    /// Blocks until the adapter holds (or is deactivated) and every dispatch in progress has
+    /// replied, as Ice's `waitForHold` does: called on an active adapter, it waits for `hold()`.
+    public func waitForHold() {
+        let waiter: Future<Void>? = lock.withLock {
+            if isHeldAndIdle { return nil }
+            let f = Future<Void>()
+            holdWaiters.append(f)
+            return f
+        }
+        _ = try? waiter?.result()
+    }
+
+    /// Not dispatching and not about to: held or deactivated, nothing in progress or waiting.
+    /// Called with `lock` held.
+    private var isHeldAndIdle: Bool {
+        state != .active && inFlight == 0 && waitingForLimit.isEmpty
+    }
+
+    private func notifyHoldWaiters() {
+        let ready: [Future<Void>] = lock.withLock {
+            guard isHeldAndIdle else { return [] }
+            defer { holdWaiters = [] }
+            return holdWaiters
+        }
+        for f in ready { f.setResult(()) }
+    }
 
     /// Stops accepting, lets dispatches in progress reply, and closes its connections gracefully.
     public func deactivate() {
@@ -146,6 +173,7 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             c.close(.gracefullyWithWait)
         }
         checkDeactivated()
+        notifyHoldWaiters()
     }
 
     /// Blocks until the adapter is deactivated and all its connections are closed.
@@ -264,14 +292,16 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
     /// A dispatch replied: start the next waiting request, or resume the connections paused by
     /// `MaxDispatches` once below it.
     func dispatchFinished() {
-        let (next, resume): ((request: IncomingRequest, inOrder: Bool)?, [Connection]) = lock.withLock {
+        let (next, resume, held): ((request: IncomingRequest, inOrder: Bool)?, [Connection], [Future<Void>]) = lock.withLock {
             if let next = waitingForLimit.popFirst() {
-                return (next, [])  // its slot is this one's: inFlight is unchanged
+                return (next, [], [])  // its slot is this one's: inFlight is unchanged
             }
             inFlight -= 1
-            guard maxDispatches == 0 || inFlight < maxDispatches else { return (nil, []) }
+            let held = isHeldAndIdle ? holdWaiters : []
+            if !held.isEmpty { holdWaiters = [] }
+            guard maxDispatches == 0 || inFlight < maxDispatches else { return (nil, [], held) }
             defer { pausedForLimit = [] }
-            return (nil, pausedForLimit)
+            return (nil, pausedForLimit, held)
         }
         if let next {
             if let connection = next.request.current.connection {
@@ -281,6 +311,7 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             }
         }
         for c in resume { c.resumeReading(.dispatchLimit) }
+        for f in held { f.setResult(()) }
     }
 
     /// The servant for the request's identity and facet, or the default servant of its category.

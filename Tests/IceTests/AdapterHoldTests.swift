@@ -55,3 +55,21 @@ final class AdapterHoldTests: XCTestCase {
         adapter.deactivate()
     }
 }
+
+/// `endpoints` after `deactivate` and `destroy`, as Ice's `getEndpoints`.
+final class AdapterEndpointsTests: XCTestCase {
+    func testEndpointsOutliveDeactivateButNotDestroy() throws {
+        let communicator = try Communicator([])
+        defer { communicator.destroy() }
+        let adapter = try communicator.createObjectAdapterWithEndpoints("Ends", "tcp -h 127.0.0.1 -p 0")
+        let bound = adapter.endpoints
+        XCTAssertEqual(bound.count, 1)
+        XCTAssertNotEqual(bound.first?.port, 0, "the real port")
+        adapter.activate()
+        adapter.deactivate()
+        adapter.waitForDeactivate()
+        XCTAssertEqual(adapter.endpoints, bound)
+        adapter.destroy()
+        XCTAssertEqual(adapter.endpoints, [])
+    }
+}

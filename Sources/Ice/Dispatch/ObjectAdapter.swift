@@ -24,6 +24,9 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
     private var servants: [Identity: [String: any Servant]] = [:]
     private var defaultServants: [String: any Servant] = [:]
     private var acceptors: [TCPAcceptor] = []
+    /// What the acceptors were bound to: still reported after `deactivate`, as Ice does, and
+    /// forgotten by `destroy`.
+    private var boundEndpoints: [Endpoint] = []
     private var connections: [ObjectIdentifier: Connection] = [:]
     private var inFlight = 0
     private var pausedForLimit: [Connection] = []
@@ -47,14 +50,16 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             let acceptor = try TCPAcceptor.bind(endpoint: e, adapter: self, group: communicator.eventLoopGroup, settings: settings, pool: communicator.framePool)
             acceptors.append(acceptor)
         }
-        self.published = published ?? acceptors.map { $0.endpoint }
+        self.boundEndpoints = acceptors.map { $0.endpoint }
+        self.published = published ?? boundEndpoints
         logger.debug("object adapter listening", metadata: ["endpoints": "\(acceptors.map { $0.endpoint })"])
     }
 
     // MARK: Endpoints and proxies
 
-    /// The endpoints the adapter listens on, with the real ports.
-    public var endpoints: [Endpoint] { lock.withLock { acceptors.map { $0.endpoint } } }
+    /// The endpoints the adapter listens on (or listened on, once deactivated), with the real
+    /// ports; empty once destroyed.
+    public var endpoints: [Endpoint] { lock.withLock { boundEndpoints } }
 
     /// The endpoints put in the proxies this adapter creates (`<name>.PublishedEndpoints`).
     public var publishedEndpoints: [Endpoint] { lock.withLock { published } }
@@ -185,6 +190,7 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
     public func destroy() {
         deactivate()
         _ = try? deactivated.result(timeout: .seconds(30))
+        lock.withLock { boundEndpoints = [] }
         communicator.adapterDestroyed(self)
     }
 

@@ -3,7 +3,7 @@
 ///
 /// The value equals what `xxhsum -H3` and Python's `xxhash.xxh3_64(data).intdigest()` compute,
 /// whatever the sizes of the `update` calls; `XXH64.canonicalHex` formats it the way they print
-/// it. On large inputs it is about 1.7 times as fast as XXH64 here (21 against 12.5 GB/s).
+/// it. On large inputs it is about twice as fast as XXH64 (29 against 14 GB/s on a quiet core here).
 /// Like XXH64 it detects accidental corruption, not forgery.
 public struct XXH3: Sendable {
     static let prime32_1: UInt64 = 0x9E37_79B1

@@ -65,40 +65,18 @@ final class XXH3Tests: StorageTestCase {
             // Prefixes hashed in small steps: the buffered paths (bytes waiting, a final stripe
             // reaching back into consumed bytes) against the same Python values.
             for (length, reference) in zip(lengths, expected) where length <= 20_000 {
+                let prefix = UnsafeRawBufferPointer(rebasing: all[0..<length])
                 for step in [1, 7, 64, 255, 256, 257] {
-                    var hasher = XXH3()
-                    var offset = 0
-                    while offset < length {
-                        let end = min(length, offset + step)
-                        hasher.update(UnsafeRawBufferPointer(rebasing: all[offset..<end]))
-                        offset = end
-                    }
-                    XCTAssertEqual(XXH64.canonicalHex(hasher.finalize()), reference, "length \(length) in updates of \(step)")
+                    XCTAssertEqual(streamedHex(XXH3.self, prefix, sizes: [step]), reference, "length \(length) in updates of \(step)")
                 }
             }
             // The whole input, cut at many boundaries, and irregularly (empty updates included).
             let reference = expected[expected.count - 1]
             for step in [3, 63, 64, 65, 1024, 4096 + 7, 1 << 20, data.count] {
-                var hasher = XXH3()
-                var offset = 0
-                while offset < all.count {
-                    let end = min(all.count, offset + step)
-                    hasher.update(UnsafeRawBufferPointer(rebasing: all[offset..<end]))
-                    offset = end
-                }
-                XCTAssertEqual(XXH64.canonicalHex(hasher.finalize()), reference, "updates of \(step) bytes")
+                XCTAssertEqual(streamedHex(XXH3.self, all, sizes: [step]), reference, "updates of \(step) bytes")
             }
             let pattern = [1, 0, 3, 31, 255, 256, 257, 0, 4096 + 7, 5, 63, 64, 65, 1023, 1025, 100_000]
-            var hasher = XXH3()
-            var offset = 0
-            var index = 0
-            while offset < all.count {
-                let end = min(all.count, offset + pattern[index % pattern.count])
-                hasher.update(UnsafeRawBufferPointer(rebasing: all[offset..<end]))
-                offset = end
-                index += 1
-            }
-            XCTAssertEqual(XXH64.canonicalHex(hasher.finalize()), reference, "irregular updates")
+            XCTAssertEqual(streamedHex(XXH3.self, all, sizes: pattern), reference, "irregular updates")
         }
     }
 }

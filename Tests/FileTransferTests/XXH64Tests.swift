@@ -66,27 +66,11 @@ final class XXH64Tests: StorageTestCase {
             // The whole input, cut at many boundaries: always the one-shot value.
             let reference = expected[expected.count - 1]
             for step in [1, 3, 7, 31, 32, 33, 64, 4096 + 7, 65_536, 1 << 20, data.count] {
-                var hasher = XXH64()
-                var offset = 0
-                while offset < all.count {
-                    let end = min(all.count, offset + step)
-                    hasher.update(UnsafeRawBufferPointer(rebasing: all[offset..<end]))
-                    offset = end
-                }
-                XCTAssertEqual(XXH64.canonicalHex(hasher.finalize()), reference, "updates of \(step) bytes")
+                XCTAssertEqual(streamedHex(XXH64.self, all, sizes: [step]), reference, "updates of \(step) bytes")
             }
             // Irregular cuts, empty updates included.
             let pattern = [1, 0, 3, 31, 32, 33, 0, 4096 + 7, 5, 63, 64, 65, 8, 4, 2, 100_000]
-            var hasher = XXH64()
-            var offset = 0
-            var index = 0
-            while offset < all.count {
-                let end = min(all.count, offset + pattern[index % pattern.count])
-                hasher.update(UnsafeRawBufferPointer(rebasing: all[offset..<end]))
-                offset = end
-                index += 1
-            }
-            XCTAssertEqual(XXH64.canonicalHex(hasher.finalize()), reference, "irregular updates")
+            XCTAssertEqual(streamedHex(XXH64.self, all, sizes: pattern), reference, "irregular updates")
         }
     }
 

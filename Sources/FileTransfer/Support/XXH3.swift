@@ -9,11 +9,12 @@ public struct XXH3: Sendable {
     static let prime32_1: UInt64 = 0x9E37_79B1
     static let prime32_2: UInt64 = 0x85EB_CA77
     static let prime32_3: UInt64 = 0xC2B2_AE3D
-    static let prime64_1: UInt64 = 0x9E37_79B1_85EB_CA87
-    static let prime64_2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
-    static let prime64_3: UInt64 = 0x1656_67B1_9E37_79F9
-    static let prime64_4: UInt64 = 0x85EB_CA77_C2B2_AE63
-    static let prime64_5: UInt64 = 0x27D4_EB2F_1656_67C5
+    // The 64-bit primes are XXH64's.
+    static let prime64_1 = XXH64.prime1
+    static let prime64_2 = XXH64.prime2
+    static let prime64_3 = XXH64.prime3
+    static let prime64_4 = XXH64.prime4
+    static let prime64_5 = XXH64.prime5
     static let primeMX1: UInt64 = 0x1656_6791_9E37_79F9
     static let primeMX2: UInt64 = 0x9FB2_1C65_1E98_DF25
 
@@ -293,9 +294,4 @@ private func read32(_ p: UnsafeRawPointer, _ offset: Int) -> UInt32 {
 private func mul128Fold64(_ a: UInt64, _ b: UInt64) -> UInt64 {
     let product = a.multipliedFullWidth(by: b)
     return product.high ^ product.low
-}
-
-@inline(__always)
-private func rotateLeft(_ value: UInt64, _ count: UInt64) -> UInt64 {
-    (value &<< count) | (value &>> (64 &- count))
 }

@@ -173,7 +173,8 @@ public struct XXH64: Sendable {
     }
 }
 
+/// `value` rotated left by `count` bits (XXH64 and XXH3).
 @inline(__always)
-private func rotateLeft(_ value: UInt64, _ count: UInt64) -> UInt64 {
+func rotateLeft(_ value: UInt64, _ count: UInt64) -> UInt64 {
     (value &<< count) | (value &>> (64 &- count))
 }

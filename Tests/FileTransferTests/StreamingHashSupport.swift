@@ -1,4 +1,7 @@
-import FileTransfer
+import Foundation
+import XCTest
+
+@testable import FileTransfer
 
 /// XXH64 and XXH3 stream the same way: the tests feed both through one helper.
 protocol StreamingHash64 {
@@ -23,4 +26,29 @@ func streamedHex<H: StreamingHash64>(_: H.Type, _ bytes: UnsafeRawBufferPointer,
         index += 1
     }
     return XXH64.canonicalHex(hasher.finalize())
+}
+
+extension StorageTestCase {
+    /// What Python's `xxhash.<function>(data[:n]).hexdigest()` (the reference C implementation)
+    /// gives for each length in `lengths`; skips the test without /usr/bin/python3.
+    func pythonDigests(_ function: String, of data: [UInt8], lengths: [Int]) throws -> [String] {
+        let python = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw XCTSkip("/usr/bin/python3 (with the xxhash module) is not installed")
+        }
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let path = outside + "/\(function)-input.bin"
+        try Data(data).write(to: URL(fileURLWithPath: path))
+        let script = """
+            import sys, xxhash
+            data = open(sys.argv[1], "rb").read()
+            for n in sys.argv[2:]:
+                print(xxhash.\(function)(data[:int(n)]).hexdigest())
+            """
+        let result = try runProcess(python, ["-c", script, path] + lengths.map(String.init))
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let digests = result.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(digests.count, lengths.count, "one digest per length")
+        return digests
+    }
 }

@@ -268,12 +268,12 @@ public final class FileStore: Sendable {
     /// atomically and returns its `FileInfo`, whose checksum is in the algorithm of `expected`.
     ///
     /// `expected` is `"xxh3:<16 hex>"`, `"xxh64:<16 hex>"`, `"sha256:<64 hex>"` or 64 hex digits
-    /// alone (SHA-256; see `Checksum(parsing:)`). The standard checksum (XXH3) is checked against
-    /// the digest kept while the data arrived (or, if a resend invalidated it, by reading the
-    /// file); the others by reading the file. Anything else is an `.integrity` error before any check. Missing bytes are a
-    /// `.range` error naming the first missing range; a checksum mismatch is an `.integrity`
-    /// error with both checksums in the `"algorithm:hex"` form. After either, the upload stays
-    /// open so the client can send data again and retry, or abort.
+    /// alone (SHA-256; see `Checksum(parsing:)`); anything else is an `.integrity` error before
+    /// any check. The standard checksum (XXH3) is checked against the digest kept while the data
+    /// arrived (or, if a resend invalidated it, by reading the file); the others by reading the
+    /// file. Missing bytes are a `.range` error naming the first missing range; a checksum
+    /// mismatch is an `.integrity` error with both checksums in the `"algorithm:hex"` form. After
+    /// either, the upload stays open so the client can send data again and retry, or abort.
     public func commit(uploadID: String, checksum expected: String) throws(FileStoreError) -> FileInfo {
         let upload = try lookup(uploadID)
         guard let wanted = Checksum(parsing: expected) else {

@@ -69,6 +69,6 @@ let package = Package(
         ),
         .testTarget(name: "IceTests", dependencies: ["Ice", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "IceInteropTests", dependencies: ["Ice", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "FileTransferTests", dependencies: ["FileTransfer", "Ice", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "FileTransferTests", dependencies: ["FileTransfer", "Ice", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
     ]
 )

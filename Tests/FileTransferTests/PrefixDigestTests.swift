@@ -4,7 +4,7 @@ import XCTest
 
 @testable import FileTransfer
 
-/// The running XXH64 that spares `commit` a full read of the file.
+/// The running XXH3 that spares `commit` a full read of the file.
 final class PrefixDigestTests: XCTestCase {
     var dir: URL!
     var fd: Int32 = -1

@@ -199,19 +199,14 @@ public final class FileStore: Sendable {
         if length == 0 { return }
 
         let range = offset..<end
-        upload.writeLock.lock()
-        let persistNow: Bool
-        do {
-            defer { upload.writeLock.unlock() }
-            persistNow = try writeAndRecord(upload, bytes, range: range)
-        }
+        let persistNow = try upload.writes.run { () throws(FileStoreError) in try writeAndRecord(upload, bytes, range: range) }
         if persistNow {
             try persist(upload, wait: false)
         }
     }
 
     /// Writes the chunk, records it as received and advances the prefix digest; whether the
-    /// received ranges are due to be made durable. Called under the upload's `writeLock`.
+    /// received ranges are due to be made durable. Run by the upload's `writes` serializer.
     private func writeAndRecord(_ upload: PartialUpload, _ bytes: ByteBuffer, range: Range<Int64>) throws(FileStoreError) -> Bool {
         if upload.receivedRanges.overlaps(range) { upload.digest.invalidate() }
         let failure = bytes.withUnsafeReadableBytes { raw -> SystemCallError? in

@@ -8,7 +8,7 @@ import Foundation
 /// themselves in `inflight` so that commit and abort can wait for them to finish
 /// before hashing, renaming or closing the descriptor (which is never closed while
 /// a write may still use it, so a reused descriptor number is never written to).
-/// Lock order: the store's state lock, then `writeLock`, then `persistLock`, then `condition`.
+/// Lock order: the store's state lock, then `writes` (held by no lock of its own while an operation runs), then `persistLock`, then `condition`.
 final class PartialUpload: @unchecked Sendable {
     enum Phase: Equatable {
         case open
@@ -39,10 +39,11 @@ final class PartialUpload: @unchecked Sendable {
     let fd: Int32
     /// Standard checksum (XXH3) of the received prefix, kept up to date by writes (see `PrefixDigest`).
     let digest = PrefixDigest()
-    /// Taken around each chunk's write, record and hash. The kernel serialises buffered writes
-    /// to one file anyway (the inode lock, on which a second writer spins, burning a core);
-    /// waiting here sleeps instead. Producing the bytes (inflating) stays parallel.
-    let writeLock = NSLock()
+    /// Runs each chunk's write, record and hash, one at a time in arrival order. The kernel
+    /// serialises buffered writes to one file anyway (the inode lock, on which a second writer
+    /// spins, burning a core); and in order, the prefix digest hashes each chunk from the bytes
+    /// in hand instead of holding it. Producing the bytes (inflating) stays parallel.
+    let writes = CombiningSerializer()
 
     private let condition = NSCondition()
     private var phase: Phase = .open

@@ -8,7 +8,8 @@ import Foundation
 /// themselves in `inflight` so that commit and abort can wait for them to finish
 /// before hashing, renaming or closing the descriptor (which is never closed while
 /// a write may still use it, so a reused descriptor number is never written to).
-/// Lock order: the store's state lock, then `writes` (held by no lock of its own while an operation runs), then `persistLock`, then `condition`.
+/// Lock order: the store's state lock, then `persistLock`, then `condition` (`writes` holds
+/// no lock while it runs an operation).
 final class PartialUpload: @unchecked Sendable {
     enum Phase: Equatable {
         case open

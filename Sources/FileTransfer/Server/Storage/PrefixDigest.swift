@@ -5,8 +5,8 @@ import NIOCore
 /// chunks are written, so that `commit` does not have to read the whole file back.
 ///
 /// A chunk that starts exactly at `hashedUpTo` is hashed from the bytes in hand; the upload's
-/// writes run in arrival order, so with a client that sends in order every chunk is. One that was
-/// written ahead of it (sent out of order, or after a lost one) is held in memory, up to `maxHeldBytes`,
+/// writes run in arrival order, so with a client that sends in order every chunk is. One written
+/// ahead of it (sent out of order, or after a lost one) is held in memory, up to `maxHeldBytes`,
 /// and hashed once the gap before it fills; whatever was not held is read back from the part
 /// file (it was recorded only after its write completed). A write over bytes already received
 /// (a resend) may change hashed data, so it invalidates the digest and commit hashes the file

@@ -121,12 +121,7 @@ public struct XXH64: Sendable {
     /// `value` as 16 lowercase hexadecimal digits, most significant first: the canonical
     /// (big-endian) form that `xxhsum` and `xxhash.xxh64(…).hexdigest()` print.
     public static func canonicalHex(_ value: UInt64) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8](repeating: 0, count: 16)
-        for i in 0..<16 {
-            out[i] = digits[Int((value >> UInt64(60 - 4 * i)) & 0xf)]
-        }
-        return String(decoding: out, as: UTF8.self)
+        withUnsafeBytes(of: value.bigEndian) { Checksum.lowercaseHex($0) }
     }
 
     // MARK: Algorithm

@@ -199,7 +199,9 @@ public final class FileStore: Sendable {
         if length == 0 { return }
 
         let range = offset..<end
-        let persistNow = try upload.writes.run { () throws(FileStoreError) in try writeAndRecord(upload, bytes, range: range) }
+        let persistNow = try upload.writes.run { () throws(FileStoreError) in
+            try writeAndRecord(upload, bytes, range: range)
+        }
         if persistNow {
             try persist(upload, wait: false)
         }

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -77,6 +78,19 @@ def make_text(path, size):
 def remove(path):
     if os.path.exists(path):
         os.unlink(path)
+
+
+def children_cpu():
+    """User + system seconds of all child processes waited for so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def process_cpu(pid):
+    """User + system seconds a running process has used so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port():
@@ -197,16 +211,19 @@ class Bench:
             raise RuntimeError("received file %s differs: %s != %s" % (remote, got, expected_sha))
 
     def socat_copy(self, src, dst):
-        """Raw TCP reference: socat -b 1 MiB from a file to a file over loopback (whole command)."""
+        """Raw TCP reference: socat -b 1 MiB from a file to a file over loopback (whole command).
+        Returns (seconds, sender CPU seconds, receiver CPU seconds)."""
         port = free_port()
         remove(dst)  # freeing the previous copy's pages is not part of the transfer
         recv = subprocess.Popen(["socat", "-b", "1048576", "-u", "TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr" % port,
                                  "CREATE:%s" % dst])
         time.sleep(0.2)  # socat has no readiness signal; retried connect below covers the rest
+        c0 = children_cpu()
         t0 = time.perf_counter()
         subprocess.run(["socat", "-b", "1048576", "-u", "OPEN:%s" % src, "TCP:127.0.0.1:%d,retry=50,interval=0.05" % port], check=True)
+        c1 = children_cpu()
         recv.wait(timeout=600)
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, c1 - c0, children_cpu() - c1
 
     def build_iceref(self):
         """The Ice 3.7 C++ reference peer (scripts/iceref), compiled into the work folder; None
@@ -227,14 +244,16 @@ class Bench:
             return None
 
     def iceref_copy(self, exe, src, dst, chunk, window):
-        """The same upload with the real Ice 3.7 C++ runtime (no checksum); whole client command."""
+        """The same upload with the real Ice 3.7 C++ runtime (no checksum); whole client command.
+        Returns (seconds, client CPU seconds, server CPU seconds)."""
         remove(dst)
         srv = Proc([exe, "server", dst])
         try:
             port = int(srv.wait_line(r"port (\d+)", stream="stdout").group(1))
+            c0, s0 = children_cpu(), process_cpu(srv.p.pid)
             t0 = time.perf_counter()
             subprocess.run([exe, "client", src, str(port), str(chunk), str(window)], check=True)
-            return time.perf_counter() - t0
+            return time.perf_counter() - t0, children_cpu() - c0, process_cpu(srv.p.pid) - s0
         finally:
             srv.p.kill()
             srv.p.wait()
@@ -281,30 +300,41 @@ class Bench:
         root = os.path.join(self.work, "root-loop")
         srv, port = self.start_server(root, ["--workers", "2", "--queue-limit", "64"])
         configs = [(chunk, window) for chunk in (64 * KiB, 256 * KiB, 1 * MiB) for window in (1, 4, 16)]
+        target = (1 * MiB, 4)
         med = statistics.median
+        # CPU seconds (sender, receiver) of each run of the target configuration, per program.
+        cpu = {"ours": [], "socat": [], "cpp": []}
+
+        def note_cpu(who, chunk, window, sender, receiver):
+            if (chunk, window) == target:
+                cpu[who].append((sender, receiver))
 
         def ours(chunk, window):
             remove(os.path.join(root, "loop.bin"))  # as for the references: not part of the transfer
+            c0, s0 = children_cpu(), process_cpu(srv.p.pid)
             secs, _, _ = self.send(port, src, "loop.bin", chunk, window)
+            note_cpu("ours", chunk, window, children_cpu() - c0, process_cpu(srv.p.pid) - s0)
             self.verify(root, "loop.bin", sha)
             remove(os.path.join(root, "loop.bin"))
             return size / secs / 1e6
 
         def socat(chunk, window):
-            mbs = size / self.socat_copy(src, socat_out) / 1e6
+            secs, sender, receiver = self.socat_copy(src, socat_out)
+            note_cpu("socat", chunk, window, sender, receiver)
             remove(socat_out)
-            return mbs
+            return size / secs / 1e6
 
         def cpp(chunk, window):
-            mbs = size / self.iceref_copy(iceref, src, ref_out, chunk, window) / 1e6
+            secs, sender, receiver = self.iceref_copy(iceref, src, ref_out, chunk, window)
+            note_cpu("cpp", chunk, window, sender, receiver)
             self.verify(self.work, "iceref.out", sha)
             remove(ref_out)
-            return mbs
+            return size / secs / 1e6
 
         def paired(reference, chunk, window):
             """(our MB/s, reference MB/s, our ÷ reference), medians over the paired runs; the
             configuration with a target (1 MiB × 4) gets at least 7 pairs."""
-            pairs = max(self.runs, 7) if (chunk, window) == (1 * MiB, 4) else self.runs
+            pairs = max(self.runs, 7) if (chunk, window) == target else self.runs
             runs = [(reference(chunk, window), ours(chunk, window)) for _ in range(pairs)]
             return med([o for _, o in runs]), med([r for r, _ in runs]), med([o / r for r, o in runs]), [r for r, _ in runs]
 
@@ -342,6 +372,29 @@ class Bench:
                     "an AMD servant queueing pwrite jobs to 2 workers; no checksum). Ratios are medians of per-pair "
                     "ratios (at least 7 pairs for 1 MiB × 4, the configuration with a target); ours include the "
                     "end-to-end XXH3 on both sides." % (min(all_raw), max(all_raw)), ""] + table + [""]
+        self.md += self.loopback_cpu(cpu, size)
+
+    def loopback_cpu(self, cpu, size):
+        """The CPU each side used per GiB in the target configuration, against raw TCP's: with both
+        ends busy on a machine of few cores, throughput is about cores ÷ CPU per byte, so this
+        ratio bounds the throughput ratio."""
+        med = statistics.median
+        per_gib = GiB / size
+        socat = med([s + r for s, r in cpu["socat"]]) * per_gib
+        table = ["| 1 MiB × 4 | sender s/GiB | receiver s/GiB | both s/GiB | raw TCP ÷ this |", "|---|---:|---:|---:|---:|"]
+        names = (("ours", "Floe (ftclient → ftserver)"), ("socat", "raw TCP (socat → socat)"), ("cpp", "Ice 3.7 C++ (client → server)"))
+        for who, label in names:
+            if not cpu[who]:
+                continue
+            sender, receiver = med([s for s, _ in cpu[who]]) * per_gib, med([r for _, r in cpu[who]]) * per_gib
+            both = med([s + r for s, r in cpu[who]]) * per_gib
+            self.rows.append(("loopback-cpu", "chunk=1024KiB window=4 %s" % who, "CPU s/GiB", both, socat, socat / both,
+                              "user+system of sender and receiver, median of the paired runs"))
+            table.append("| %s | %.2f | %.2f | %.2f | %.2f |" % (label, sender, receiver, both, socat / both))
+        return ["CPU per GiB in the configuration with a target (user + system seconds, medians over its paired "
+                "runs). Both ends run at once on %d cores, so throughput is about cores ÷ CPU per byte: the last "
+                "column is roughly the throughput ratio to expect when raw TCP's run is not disturbed." % os.cpu_count(),
+                ""] + table + [""]
 
     def wan(self):
         links = [(10, 500), (25, 200)]  # one-way delay ms, Mbit/s: RTT 20 ms @ 500, RTT 50 ms @ 200
@@ -550,7 +603,7 @@ class Bench:
         srv.wait(timeout=30)
         src = os.path.join(self.work, "random.bin")
         make_random(src, 1 * GiB)
-        raw = self.median(lambda: self.socat_copy(src, os.path.join(self.work, "socat.out")))
+        raw = self.median(lambda: self.socat_copy(src, os.path.join(self.work, "socat.out"))[0])
         raw_mbs = GiB / raw / 1e6
         self.row("small", "runtime throughput send(1 MiB) x4", "MB/s", runtime_mbs, raw_mbs)
         table = ["| benchmark | Floe (Swift client + server) | Ice 3.7 (Python client + server, C++ core) | ratio |", "|---|---:|---:|---:|"]

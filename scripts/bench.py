@@ -289,7 +289,8 @@ class Bench:
         copy run just before it. Ice 3.7 C++: each of our runs is paired with the same upload by
         the C++ reference. (Mixing the two references in one pass made socat's figures erratic,
         373 to 2367 MB/s, on this VM.) On a shared, noisy machine the references drift between
-        minutes, so each ratio is the median of per-pair ratios; MB/s columns are medians."""
+        minutes, so each ratio is the median of per-pair ratios; MB/s columns are medians. Every
+        copy, ours and the references', is verified and deleted before the next run starts."""
         size = 256 * MiB if self.quick else 1 * GiB
         src = os.path.join(self.work, "random.bin")
         make_random(src, size)
@@ -321,6 +322,12 @@ class Bench:
         def socat(chunk, window):
             secs, sender, receiver = self.socat_copy(src, socat_out)
             note_cpu("socat", chunk, window, sender, receiver)
+            # Verified like every other run, which also keeps the runs alike: each starts right
+            # after the other program's copy was hashed and deleted. (Unverified, socat always ran
+            # after that pause and ours never did. On this VM a receiver now and then costs 2-3x
+            # its usual CPU; in a check, 2 of 5 such socat runs did and none of 10 of ours; with
+            # both verified, 2 of 8 socat runs and 3 of 8 of ours.)
+            self.verify(self.work, os.path.basename(socat_out), sha)
             remove(socat_out)
             return size / secs / 1e6
 
@@ -371,7 +378,8 @@ class Bench:
                     "upload written with the real ZeroC Ice C++11 runtime (`scripts/iceref`: AMI with sent callbacks, "
                     "an AMD servant queueing pwrite jobs to 2 workers; no checksum). Ratios are medians of per-pair "
                     "ratios (at least 7 pairs for 1 MiB × 4, the configuration with a target); ours include the "
-                    "end-to-end XXH3 on both sides." % (min(all_raw), max(all_raw)), ""] + table + [""]
+                    "end-to-end XXH3 on both sides. Every copy, ours and the references', is verified (SHA-256) and "
+                    "deleted before the next run, so each run starts after the same pause." % (min(all_raw), max(all_raw)), ""] + table + [""]
         self.md += self.loopback_cpu(cpu, size)
 
     def loopback_cpu(self, cpu, size):

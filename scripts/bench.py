@@ -390,8 +390,8 @@ class Bench:
 
     def loopback_cpu(self, cpu, size):
         """The CPU each side used per GiB in the target configuration, against raw TCP's: with both
-        ends busy on a machine of few cores, throughput is about cores ÷ CPU per byte, so this
-        ratio bounds the throughput ratio."""
+        ends busy on a machine of few cores, throughput is about cores ÷ CPU per byte, so the
+        throughput ratio follows this one (and it moves less from run to run)."""
         med = statistics.median
         per_gib = GiB / size
         socat = med([s + r for s, r in cpu["socat"]]) * per_gib
@@ -407,7 +407,7 @@ class Bench:
             table.append("| %s | %.2f | %.2f | %.2f | %.2f |" % (label, sender, receiver, both, socat / both))
         return ["CPU per GiB in the configuration with a target (user + system seconds, medians over its paired "
                 "runs). Both ends run at once on %d cores, so throughput is about cores ÷ CPU per byte: the last "
-                "column is roughly the throughput ratio to expect when raw TCP's run is not disturbed." % os.cpu_count(),
+                "column is roughly the throughput ratio to expect." % os.cpu_count(),
                 ""] + table + [""]
 
     def wan(self):

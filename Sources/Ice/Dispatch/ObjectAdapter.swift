@@ -156,12 +156,15 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
     }
 
     private func notifyHoldWaiters() {
-        let ready: [Future<Void>] = lock.withLock {
-            guard isHeldAndIdle else { return [] }
-            defer { holdWaiters = [] }
-            return holdWaiters
-        }
-        for f in ready { f.setResult(()) }
+        for f in lock.withLock({ takeReadyHoldWaiters() }) { f.setResult(()) }
+    }
+
+    /// The `waitForHold` callers to release now (all of them once held and idle, else none).
+    /// Called with `lock` held.
+    private func takeReadyHoldWaiters() -> [Future<Void>] {
+        guard isHeldAndIdle else { return [] }
+        defer { holdWaiters = [] }
+        return holdWaiters
     }
 
     /// Stops accepting, lets dispatches in progress reply, and closes its connections gracefully.
@@ -303,8 +306,7 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
                 return (next, [], [])  // its slot is this one's: inFlight is unchanged
             }
             inFlight -= 1
-            let held = isHeldAndIdle ? holdWaiters : []
-            if !held.isEmpty { holdWaiters = [] }
+            let held = takeReadyHoldWaiters()
             guard maxDispatches == 0 || inFlight < maxDispatches else { return (nil, [], held) }
             defer { pausedForLimit = [] }
             return (nil, pausedForLimit, held)

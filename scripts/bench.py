@@ -8,6 +8,7 @@ Results: results/bench.md (Markdown tables), results/bench.csv, results/window.p
 Only loopback addresses are used; WAN links are emulated with ../shared/tools/linkem.
 """
 import argparse
+import collections
 import csv
 import hashlib
 import json
@@ -25,8 +26,18 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINKEM_DIR = os.path.normpath(os.path.join(ROOT, "..", "shared", "tools", "linkem"))
 KiB, MiB, GiB = 1024, 1024 * 1024, 1024 * 1024 * 1024
-TARGET_PAIRS = 15  # paired runs of loopback 1 MiB × 4, the configuration with a target
+TARGET = (1 * MiB, 4)  # loopback chunk × window, the configuration with a target
+TARGET_LABEL = "%d MiB × %d" % (TARGET[0] // MiB, TARGET[1])
+TARGET_PAIRS = 15  # paired runs of it
 SHM = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+
+
+class Paired(collections.namedtuple("Paired", "ours reference")):
+    """MB/s of paired runs: ours[i] ran just after reference[i]."""
+
+    @property
+    def ratios(self):
+        return [o / r for o, r in zip(self.ours, self.reference)]
 
 
 def log(*a):
@@ -302,13 +313,12 @@ class Bench:
         root = os.path.join(self.work, "root-loop")
         srv, port = self.start_server(root, ["--workers", "2", "--queue-limit", "64"])
         configs = [(chunk, window) for chunk in (64 * KiB, 256 * KiB, 1 * MiB) for window in (1, 4, 16)]
-        target = (1 * MiB, 4)
         med = statistics.median
         # CPU seconds (sender, receiver) of each run of the target configuration, per program.
         cpu = {"ours": [], "socat": [], "cpp": []}
 
         def note_cpu(who, chunk, window, sender, receiver):
-            if (chunk, window) == target:
+            if (chunk, window) == TARGET:
                 cpu[who].append((sender, receiver))
 
         def ours(chunk, window):
@@ -340,21 +350,19 @@ class Bench:
             return size / secs / 1e6
 
         def paired(reference, chunk, window):
-            """(our MB/s, reference MB/s, our ÷ reference, reference MB/s of each run, our ÷
-            reference of each pair), medians over the paired runs; the configuration with a target
-            (1 MiB × 4) gets at least 15 pairs (a pair is lost to whichever side meets one of the
+            """The paired runs' MB/s, ours and the reference's; the configuration with a target
+            gets at least TARGET_PAIRS pairs (a pair is lost to whichever side meets one of the
             VM's costly runs, so a few pairs decide little)."""
-            pairs = max(self.runs, TARGET_PAIRS) if (chunk, window) == target else self.runs
+            pairs = max(self.runs, TARGET_PAIRS) if (chunk, window) == TARGET else self.runs
             runs = [(reference(chunk, window), ours(chunk, window)) for _ in range(pairs)]
-            ratios = [o / r for r, o in runs]
-            return med([o for _, o in runs]), med([r for r, _ in runs]), med(ratios), [r for r, _ in runs], ratios
+            return Paired(ours=[o for _, o in runs], reference=[r for r, _ in runs])
 
         results = {}
         all_raw = []
         try:
             for chunk, window in configs:
                 results[(chunk, window)] = {"raw": paired(socat, chunk, window)}
-                all_raw += results[(chunk, window)]["raw"][3]
+                all_raw += results[(chunk, window)]["raw"].reference
             if iceref:
                 for chunk, window in configs:
                     results[(chunk, window)]["cpp"] = paired(cpp, chunk, window)
@@ -366,26 +374,29 @@ class Bench:
                  "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for chunk, window in configs:
             config = "chunk=%dKiB window=%d" % (chunk // KiB, window)
-            o, r, ratio, _, _ = results[(chunk, window)]["raw"]
-            self.rows.append(("loopback", config, "MB/s", o, r, ratio, "vs raw TCP (socat), median of paired runs"))
-            line = "| %d KiB | %d | %.0f | %.0f | %.2f |" % (chunk // KiB, window, o, r, ratio)
+            raw = results[(chunk, window)]["raw"]
+            self.rows.append(("loopback", config, "MB/s", med(raw.ours), med(raw.reference), med(raw.ratios),
+                              "vs raw TCP (socat), median of paired runs"))
+            line = "| %d KiB | %d | %.0f | %.0f | %.2f |" % (chunk // KiB, window, med(raw.ours), med(raw.reference), med(raw.ratios))
             if "cpp" in results[(chunk, window)]:
-                o2, c, ratio2, _, _ = results[(chunk, window)]["cpp"]
-                self.rows.append(("loopback", config, "MB/s", o2, c, ratio2, "vs Ice 3.7 C++, median of paired runs"))
-                line += " %.0f | %.0f | %.2f |" % (o2, c, ratio2)
+                cpp = results[(chunk, window)]["cpp"]
+                self.rows.append(("loopback", config, "MB/s", med(cpp.ours), med(cpp.reference), med(cpp.ratios),
+                                  "vs Ice 3.7 C++, median of paired runs"))
+                line += " %.0f | %.0f | %.2f |" % (med(cpp.ours), med(cpp.reference), med(cpp.ratios))
             else:
                 line += " – | – | – |"
             table.append(line)
-        q1, _, q3 = statistics.quantiles(results[target]["raw"][4], n=4)
+        target_ratios = results[TARGET]["raw"].ratios
+        q1, _, q3 = statistics.quantiles(target_ratios, n=4)
         self.md += ["## 1. Loopback, %d MiB random file, /dev/shm to /dev/shm" % (size // MiB), "",
                     "Two passes, each of our runs paired with a reference run just before it. Raw TCP: `socat -b "
                     "1048576` copying the same file (%.0f to %.0f MB/s in this run). Ice 3.7 C++: the same pipelined "
                     "upload written with the real ZeroC Ice C++11 runtime (`scripts/iceref`: AMI with sent callbacks, "
                     "an AMD servant queueing pwrite jobs to 2 workers; no checksum). Ratios are medians of per-pair "
-                    "ratios (%d pairs for 1 MiB × 4, the configuration with a target, whose per-pair ratios × raw TCP "
+                    "ratios (%d pairs for %s, the configuration with a target, whose per-pair ratios × raw TCP "
                     "have quartiles %.2f and %.2f); ours include the end-to-end XXH3 on both sides. Every copy, ours "
                     "and the references', is verified (SHA-256) and deleted before the next run, so each run starts "
-                    "after the same pause." % (min(all_raw), max(all_raw), len(results[target]["raw"][4]), q1, q3), ""] + table + [""]
+                    "after the same pause." % (min(all_raw), max(all_raw), len(target_ratios), TARGET_LABEL, q1, q3), ""] + table + [""]
         self.md += self.loopback_cpu(cpu, size)
 
     def loopback_cpu(self, cpu, size):
@@ -395,14 +406,15 @@ class Bench:
         med = statistics.median
         per_gib = GiB / size
         socat = med([s + r for s, r in cpu["socat"]]) * per_gib
-        table = ["| 1 MiB × 4 | sender s/GiB | receiver s/GiB | both s/GiB | raw TCP ÷ this |", "|---|---:|---:|---:|---:|"]
+        table = ["| %s | sender s/GiB | receiver s/GiB | both s/GiB | raw TCP ÷ this |" % TARGET_LABEL, "|---|---:|---:|---:|---:|"]
         names = (("ours", "Floe (ftclient → ftserver)"), ("socat", "raw TCP (socat → socat)"), ("cpp", "Ice 3.7 C++ (client → server)"))
         for who, label in names:
             if not cpu[who]:
                 continue
             sender, receiver = med([s for s, _ in cpu[who]]) * per_gib, med([r for _, r in cpu[who]]) * per_gib
             both = med([s + r for s, r in cpu[who]]) * per_gib
-            self.rows.append(("loopback-cpu", "chunk=1024KiB window=4 %s" % who, "CPU s/GiB", both, socat, socat / both,
+            config = "chunk=%dKiB window=%d %s" % (TARGET[0] // KiB, TARGET[1], who)
+            self.rows.append(("loopback-cpu", config, "CPU s/GiB", both, socat, socat / both,
                               "user+system of sender and receiver, median of the paired runs"))
             table.append("| %s | %.2f | %.2f | %.2f | %.2f |" % (label, sender, receiver, both, socat / both))
         return ["CPU per GiB in the configuration with a target (user + system seconds, medians over its paired "

@@ -54,9 +54,10 @@ public struct SendOptions: Sendable {
     /// The fixed window, or the memory cap in chunks with `autoWindow`.
     var windowCap: Int { autoWindow ? max(1, maxBytesInFlight / max(1, chunkSize)) : max(1, window) }
 
-    /// Buffers read ahead of the network (each `chunkSize`) for a window of `window`: with
-    /// `window` requests in flight this keeps memory near 2 × window × chunk. With `autoWindow`
-    /// it follows the current window, up to the cap.
+    /// Buffers read (and deflated) ahead of the network, each `chunkSize`, for a window of
+    /// `window` when compressing: with `window` requests in flight this keeps memory near
+    /// 2 × window × chunk. With `autoWindow` it follows the current window, up to the cap.
+    /// Without compression nothing is read ahead: the sending thread reads each chunk.
     func readAhead(forWindow window: Int) -> Int { max(2, min(window, windowCap)) }
 }
 
@@ -121,8 +122,8 @@ public struct SendResult: Sendable {
     public var megabytesPerSecond: Double { seconds > 0 ? Double(bytes - resumedBytes) / seconds / 1e6 : 0 }
 }
 
-/// Uploads one file through `Store`/`Upload`, pipelined: a reader thread reads (and hashes)
-/// ahead into a bounded buffer, optional workers deflate, and the calling thread keeps up to
+/// Uploads one file through `Store`/`Upload`, pipelined: the calling thread reads (and hashes)
+/// each chunk (with compression a reader thread reads ahead and workers deflate), and keeps up to
 /// `window` `send` requests outstanding, waiting for each to be *sent* before the next. A lost
 /// connection is survived by reconnecting, asking the upload what it `received()` and sending
 /// the rest; the file is committed with its checksum (`SendOptions.checksum`).

@@ -19,6 +19,8 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
 
     enum State { case holding, active, deactivated }
 
+    /// Held while pausing or resuming a connection's reading, so that those follow the order of
+    /// the decisions (lock order: this lock, then a connection's).
     private let lock = NIOLock()
     private var state = State.holding
     private var servants: [Identity: [String: any Servant]] = [:]
@@ -112,28 +114,26 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
 
     // MARK: Life cycle
 
-    var isHolding: Bool { lock.withLock { state == .holding } }
-
     /// Starts accepting connections and dispatching requests.
     public func activate() {
-        let (acc, conns): ([TCPAcceptor], [Connection]) = lock.withLock {
-            guard state == .holding else { return ([], []) }
+        let acc: [TCPAcceptor] = lock.withLock {
+            guard state == .holding else { return [] }
             state = .active
-            return (acceptors, Array(connections.values))
+            for c in connections.values { c.resumeReading(.held) }
+            return acceptors
         }
         for a in acc { a.setAccepting(true) }
-        for c in conns { c.resumeReading(.held) }
     }
 
     /// Stops accepting connections and reading requests; requests already read are dispatched.
     public func hold() {
-        let (acc, conns): ([TCPAcceptor], [Connection]) = lock.withLock {
-            guard state == .active else { return ([], []) }
+        let acc: [TCPAcceptor] = lock.withLock {
+            guard state == .active else { return [] }
             state = .holding
-            return (acceptors, Array(connections.values))
+            for c in connections.values { c.pauseReading(.held) }
+            return acceptors
         }
         for a in acc { a.setAccepting(false) }
-        for c in conns { c.pauseReading(.held) }
         notifyHoldWaiters()
     }
 
@@ -173,13 +173,11 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             guard state != .deactivated else { return ([], []) }
             state = .deactivated
             defer { acceptors = [] }
+            for c in connections.values { c.resumeReading(.held) }
             return (acceptors, Array(connections.values))
         }
         for a in acc { a.close() }
-        for c in conns {
-            c.resumeReading(.held)
-            c.close(.gracefullyWithWait)
-        }
+        for c in conns { c.close(.gracefullyWithWait) }
         checkDeactivated()
         notifyHoldWaiters()
     }
@@ -210,6 +208,7 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             guard state != .deactivated else { return nil }
             let c = Connection(role: .server, endpoint: endpoint, adapter: self, settings: settings, logger: logger)
             c.owner = self
+            if state == .holding { c.pauseReading(.held) }
             connections[ObjectIdentifier(c)] = c
             return c
         }
@@ -231,10 +230,10 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
     /// (those of a batch) run one at a time in the order received, as Ice dispatches a batch.
     func dispatch(_ request: IncomingRequest, inOrder: Bool = false) {
         guard let connection = request.current.connection else { return }
-        let (admitted, pause): (Bool, Bool) = lock.withLock {
+        let admitted: Bool = lock.withLock {
             guard maxDispatches > 0 else {
                 inFlight += 1
-                return (true, false)
+                return true
             }
             let admitted = inFlight < maxDispatches
             if admitted {
@@ -242,11 +241,14 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
             } else {
                 waitingForLimit.append((request, inOrder))
             }
-            let atLimit = inFlight >= maxDispatches
-            if atLimit, !pausedForLimit.contains(where: { $0 === connection }) { pausedForLimit.append(connection) }
-            return (admitted, atLimit)
+            // Paused under the lock: a dispatch finishing on another thread resumes the
+            // connection only after this pause, never before it (which would leave it paused).
+            if inFlight >= maxDispatches, !pausedForLimit.contains(where: { $0 === connection }) {
+                pausedForLimit.append(connection)
+                connection.pauseReading(.dispatchLimit)
+            }
+            return admitted
         }
-        if pause { connection.pauseReading(.dispatchLimit) }
         if admitted { start(request, inOrder: inOrder, on: connection, inlineAllowed: true) }
     }
 
@@ -301,15 +303,16 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
     /// A dispatch replied: start the next waiting request, or resume the connections paused by
     /// `MaxDispatches` once below it.
     func dispatchFinished() {
-        let (next, resume, held): ((request: IncomingRequest, inOrder: Bool)?, [Connection], [Future<Void>]) = lock.withLock {
+        let (next, held): ((request: IncomingRequest, inOrder: Bool)?, [Future<Void>]) = lock.withLock {
             if let next = waitingForLimit.popFirst() {
-                return (next, [], [])  // its slot is this one's: inFlight is unchanged
+                return (next, [])  // its slot is this one's: inFlight is unchanged
             }
             inFlight -= 1
-            let held = takeReadyHoldWaiters()
-            guard maxDispatches == 0 || inFlight < maxDispatches else { return (nil, [], held) }
-            defer { pausedForLimit = [] }
-            return (nil, pausedForLimit, held)
+            if maxDispatches == 0 || inFlight < maxDispatches {
+                for c in pausedForLimit { c.resumeReading(.dispatchLimit) }
+                pausedForLimit = []
+            }
+            return (nil, takeReadyHoldWaiters())
         }
         if let next {
             if let connection = next.request.current.connection {
@@ -318,7 +321,6 @@ public final class ObjectAdapter: @unchecked Sendable, ConnectionOwner {
                 dispatchFinished()  // nothing to run: give its slot back
             }
         }
-        for c in resume { c.resumeReading(.dispatchLimit) }
         for f in held { f.setResult(()) }
     }
 

@@ -106,19 +106,17 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
 
     /// The transport is connected. Servers send ValidateConnection at once.
     func transportActive(_ t: any MessageTransport) {
-        let startServer: Bool = lock.withLock {
+        let (startServer, paused): (Bool, Bool) = lock.withLock {
             transport = t
-            if role == .server {
-                state = .active
-                return true
-            }
-            return false
+            if role == .server { state = .active }
+            return (role == .server, !readPausers.isEmpty)
         }
+        // Paused before the transport existed (a holding adapter pauses its new connections).
+        if paused { applyReadPausers(to: t) }
         if startServer {
             logger.info("connection accepted", metadata: ["remote": "\(t.remoteAddress)", "local": "\(t.localAddress)"])
             t.send([ByteBuffer(bytes: MessageHeader.validateConnectionBytes)], completion: nil)
             validated.setResult(())
-            if let adapter, adapter.isHolding { pauseReading(.held) }
         }
         startACMTimer()
     }
@@ -411,21 +409,29 @@ public final class Connection: @unchecked Sendable, CustomStringConvertible {
 
     // MARK: Reading backpressure
 
+    /// Stops reading for `reason` (the adapter holds, or is at its dispatch limit); reading
+    /// resumes once every reason was lifted.
     func pauseReading(_ reason: ReadPauser) {
         let t: (any MessageTransport)? = lock.withLock {
-            let wasEmpty = readPausers.isEmpty
-            readPausers.insert(reason)
-            return wasEmpty ? transport : nil
+            readPausers.insert(reason).inserted && readPausers.count == 1 ? transport : nil
         }
-        t?.setReading(false)
+        if let t { applyReadPausers(to: t) }
     }
 
     func resumeReading(_ reason: ReadPauser) {
         let t: (any MessageTransport)? = lock.withLock {
-            guard readPausers.remove(reason) != nil, readPausers.isEmpty else { return nil }
-            return transport
+            readPausers.remove(reason) != nil && readPausers.isEmpty ? transport : nil
         }
-        t?.setReading(true)
+        if let t { applyReadPausers(to: t) }
+    }
+
+    /// Makes the transport read exactly when no pauser is set, as they are when this runs on
+    /// the transport's thread: pauses and resumes made on different threads cannot be applied
+    /// out of order (an event loop applies its own calls at once but queues other threads').
+    private func applyReadPausers(to t: any MessageTransport) {
+        t.execute { [self] in
+            t.setReading(lock.withLock { readPausers.isEmpty })
+        }
     }
 
     // MARK: ACM heartbeats

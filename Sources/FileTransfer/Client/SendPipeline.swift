@@ -96,13 +96,15 @@ final class SendPipeline: @unchecked Sendable {
     private func read(with reader: ChunkReader) {
         var reader = reader
         do {
-            while tokens.acquire(), let item = try reader.next() {
+            while tokens.acquire() {
+                guard let item = try reader.next() else {
+                    lock.withLock { digests = reader.checksums }
+                    raw.close()
+                    return
+                }
                 raw.put(item)
             }
-            lock.lock()
-            digests = reader.checksums
-            lock.unlock()
-            raw.close()
+            // Cancelled: `cancel()` failed both queues.
         } catch {
             raw.fail(error)
             ready.fail(error)

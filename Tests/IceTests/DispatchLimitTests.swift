@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import XCTest
 
 @testable import Ice
@@ -39,5 +40,89 @@ final class DispatchLimitTests: XCTestCase {
             while !window.isEmpty { try awaitOldest() }
             XCTAssertEqual(replies, 10_000, "MaxDispatches=\(limit)")
         }
+    }
+}
+
+/// A connection's read pausers against a transport whose thread runs queued work when the test
+/// says, in the order the test says (as an event loop may run calls made by different threads).
+final class ReadPauserTests: XCTestCase {
+    final class ManualTransport: MessageTransport, @unchecked Sendable {
+        private let lock = NSLock()
+        private var queued: [@Sendable () -> Void] = []
+        private var readingState = true
+        var localAddress: String { "127.0.0.1:12010" }
+        var remoteAddress: String { "127.0.0.1:40000" }
+
+        func send(_ segments: [ByteBuffer], completion: (@Sendable (Result<Void, any Error>) -> Void)?) {}
+        func setReading(_ enabled: Bool) { lock.withLock { readingState = enabled } }
+        func close() {}
+        func schedule(after delay: TimeAmount, _ body: @escaping @Sendable () -> Void) -> @Sendable () -> Void { {} }
+        func execute(_ body: @escaping @Sendable () -> Void) { lock.withLock { queued.append(body) } }
+
+        var reading: Bool { lock.withLock { readingState } }
+        /// Runs the queued work, newest first.
+        func runQueuedInReverse() {
+            let work: [@Sendable () -> Void] = lock.withLock {
+                defer { queued = [] }
+                return queued.reversed()
+            }
+            for w in work { w() }
+        }
+    }
+
+    func makeConnection() throws -> (Connection, ManualTransport, Communicator) {
+        let communicator = try Communicator([])
+        let connection = Connection(
+            role: .server, endpoint: Endpoint(host: "127.0.0.1", port: 12011), adapter: nil,
+            settings: communicator.settings, logger: communicator.logger)
+        let transport = ManualTransport()
+        connection.transportActive(transport)
+        transport.runQueuedInReverse()
+        return (connection, transport, communicator)
+    }
+
+    /// A pause and the resume that lifts it, applied by the transport's thread in the opposite
+    /// order: the connection still reads.
+    func testResumeAppliedBeforeItsPauseStillReads() throws {
+        let (connection, transport, communicator) = try makeConnection()
+        defer { communicator.destroy() }
+        XCTAssertTrue(transport.reading)
+        connection.pauseReading(.dispatchLimit)
+        connection.resumeReading(.dispatchLimit)
+        transport.runQueuedInReverse()
+        XCTAssertTrue(transport.reading)
+    }
+
+    /// Reading resumes only once every reason to pause was lifted, whatever the order applied.
+    func testReadingResumesOnlyWhenNoPauserIsLeft() throws {
+        let (connection, transport, communicator) = try makeConnection()
+        defer { communicator.destroy() }
+        connection.pauseReading(.held)
+        connection.pauseReading(.dispatchLimit)
+        connection.resumeReading(.dispatchLimit)
+        transport.runQueuedInReverse()
+        XCTAssertFalse(transport.reading, "still held")
+        connection.resumeReading(.held)
+        connection.pauseReading(.held)
+        transport.runQueuedInReverse()
+        XCTAssertFalse(transport.reading, "held again")
+        connection.resumeReading(.held)
+        transport.runQueuedInReverse()
+        XCTAssertTrue(transport.reading)
+    }
+
+    /// Paused before its transport existed (a holding adapter pauses its new connections): the
+    /// transport stops reading as soon as it is attached.
+    func testPauseBeforeTheTransportExistsIsApplied() throws {
+        let communicator = try Communicator([])
+        defer { communicator.destroy() }
+        let connection = Connection(
+            role: .server, endpoint: Endpoint(host: "127.0.0.1", port: 12011), adapter: nil,
+            settings: communicator.settings, logger: communicator.logger)
+        connection.pauseReading(.held)
+        let transport = ManualTransport()
+        connection.transportActive(transport)
+        transport.runQueuedInReverse()
+        XCTAssertFalse(transport.reading)
     }
 }

@@ -70,15 +70,25 @@ final class ReadPauserTests: XCTestCase {
         }
     }
 
-    func makeConnection() throws -> (Connection, ManualTransport, Communicator) {
-        let communicator = try Communicator([])
-        let connection = Connection(
+    /// A server connection without an adapter, and no transport yet.
+    func unattachedConnection(_ communicator: Communicator) -> Connection {
+        Connection(
             role: .server, endpoint: Endpoint(host: "127.0.0.1", port: 12011), adapter: nil,
             settings: communicator.settings, logger: communicator.logger)
+    }
+
+    /// Attaches a new transport to `connection` and runs what that queued.
+    func attach(_ connection: Connection) -> ManualTransport {
         let transport = ManualTransport()
         connection.transportActive(transport)
         transport.runQueuedInReverse()
-        return (connection, transport, communicator)
+        return transport
+    }
+
+    func makeConnection() throws -> (Connection, ManualTransport, Communicator) {
+        let communicator = try Communicator([])
+        let connection = unattachedConnection(communicator)
+        return (connection, attach(connection), communicator)
     }
 
     /// A pause and the resume that lifts it, applied by the transport's thread in the opposite
@@ -116,13 +126,9 @@ final class ReadPauserTests: XCTestCase {
     func testPauseBeforeTheTransportExistsIsApplied() throws {
         let communicator = try Communicator([])
         defer { communicator.destroy() }
-        let connection = Connection(
-            role: .server, endpoint: Endpoint(host: "127.0.0.1", port: 12011), adapter: nil,
-            settings: communicator.settings, logger: communicator.logger)
+        let connection = unattachedConnection(communicator)
         connection.pauseReading(.held)
-        let transport = ManualTransport()
-        connection.transportActive(transport)
-        transport.runQueuedInReverse()
+        let transport = attach(connection)
         XCTAssertFalse(transport.reading)
     }
 }

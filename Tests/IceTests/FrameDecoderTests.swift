@@ -4,7 +4,8 @@ import XCTest
 
 @testable import Ice
 
-/// The frame decoder's buffering: one copy per message, large buffers reused only once released.
+/// The frame decoder's buffering: one copy per message at most, none for the part of a large
+/// message read straight into its buffer; large buffers reused only once released.
 final class FrameDecoderTests: XCTestCase {
     /// A request message whose parameters are `count` bytes of `fill`.
     private func message(id: Int32, count: Int, fill: UInt8) -> [UInt8] {
@@ -79,6 +80,90 @@ final class FrameDecoderTests: XCTestCase {
         }
         // Whatever follows is ignored, even a valid message.
         try channel.writeInbound(ByteBuffer(bytes: message(id: 2, count: 10, fill: 0)))
+        XCTAssertNil(try channel.readInbound(as: IceFrame.self))
+        _ = try? channel.finish()
+    }
+
+    // MARK: - Reading into the message's own buffer
+
+    /// Does what NIO's read does with the channel's allocator: takes a buffer from it, fills its
+    /// free space with up to `count` more bytes of `stream` and passes it down the pipeline.
+    /// Returns the capacity and storage address of the buffer read into.
+    @discardableResult
+    private func socketRead(
+        _ channel: EmbeddedChannel, _ allocator: FrameRecvAllocator, from stream: inout ArraySlice<UInt8>, count: Int = .max
+    ) throws -> (capacity: Int, readable: Int, storage: UnsafeRawPointer?) {
+        var buffer = allocator.buffer(allocator: channel.allocator)
+        let found = (buffer.capacity, buffer.readableBytes, baseAddress(buffer))
+        let n = min(count, buffer.writableBytes, stream.count)
+        buffer.writeBytes(stream.prefix(n))
+        stream = stream.dropFirst(n)
+        try channel.writeInbound(buffer)
+        return found
+    }
+
+    func testRestOfLargeMessageIsReadIntoItsOwnBuffer() throws {
+        let decoder = IceFrameDecoder(messageSizeMax: 1 << 20, pool: ByteBufferPool())
+        let allocator = decoder.recvAllocator
+        let channel = EmbeddedChannel(handler: decoder)
+        let large = message(id: 1, count: 300_000, fill: 0xA1)
+        let small = message(id: 2, count: 10, fill: 0xB2)
+        var stream = ArraySlice(large + small)
+
+        // The first read lands in the read buffer: the header and the start of the body.
+        let first = try socketRead(channel, allocator, from: &stream)
+        XCTAssertEqual(first.capacity, FrameReadBuffers.readBufferSize)
+        XCTAssertNil(try channel.readInbound(as: IceFrame.self))
+
+        // Then the socket reads into the message's buffer, which ends where the message does.
+        let second = try socketRead(channel, allocator, from: &stream, count: 100_000)
+        XCTAssertEqual(second.capacity, large.count)
+        XCTAssertEqual(second.readable, FrameReadBuffers.readBufferSize)
+        let third = try socketRead(channel, allocator, from: &stream)
+        XCTAssertEqual(third.capacity, large.count)
+        XCTAssertEqual(third.readable, FrameReadBuffers.readBufferSize + 100_000)
+        XCTAssertEqual(third.storage, second.storage)
+        XCTAssertEqual(stream.count, small.count, "the read stopped at the message's end")
+
+        let frame = try channel.readInbound(as: IceFrame.self)
+        XCTAssertTrue(frame?.bytes.readableBytesView.elementsEqual(large) == true)
+        XCTAssertEqual(frame.flatMap { baseAddress($0.bytes) }, second.storage, "delivered without a copy")
+
+        // What follows goes through the read buffer again.
+        let fourth = try socketRead(channel, allocator, from: &stream)
+        XCTAssertEqual(fourth.capacity, FrameReadBuffers.readBufferSize)
+        XCTAssertEqual(fourth.storage, first.storage, "the read buffer is reused")
+        XCTAssertEqual(try channel.readInbound(as: IceFrame.self).map { Array($0.bytes.readableBytesView) }, small)
+        XCTAssertTrue(try channel.finish().isClean)
+    }
+
+    func testShortRestOfMessageGoesThroughTheReadBuffer() throws {
+        let decoder = IceFrameDecoder(messageSizeMax: 1 << 20, pool: ByteBufferPool())
+        let allocator = decoder.recvAllocator
+        let channel = EmbeddedChannel(handler: decoder)
+        let large = message(id: 1, count: FrameReadBuffers.readBufferSize + FrameReadBuffers.minimumDirectRead / 2, fill: 0xC3)
+        var stream = ArraySlice(large)
+
+        try socketRead(channel, allocator, from: &stream)
+        let rest = try socketRead(channel, allocator, from: &stream)
+        XCTAssertEqual(rest.capacity, FrameReadBuffers.readBufferSize, "too little left to lend the message's buffer")
+        XCTAssertTrue(try channel.readInbound(as: IceFrame.self)?.bytes.readableBytesView.elementsEqual(large) == true)
+        XCTAssertTrue(try channel.finish().isClean)
+    }
+
+    func testLentBufferThatNeverComesBackFailsTheConnection() throws {
+        let decoder = IceFrameDecoder(messageSizeMax: 1 << 20, pool: ByteBufferPool())
+        let allocator = decoder.recvAllocator
+        let channel = EmbeddedChannel(handler: decoder)
+        var stream = ArraySlice(message(id: 1, count: 300_000, fill: 0xD4))
+
+        try socketRead(channel, allocator, from: &stream)
+        // NIO drops the buffer of a read that found nothing; the message's bytes so far go with it.
+        let lent = allocator.buffer(allocator: channel.allocator)
+        XCTAssertEqual(lent.capacity, stream.count + FrameReadBuffers.readBufferSize)
+        XCTAssertThrowsError(try socketRead(channel, allocator, from: &stream)) {
+            XCTAssertTrue($0 is SocketException, "\($0)")
+        }
         XCTAssertNil(try channel.readInbound(as: IceFrame.self))
         _ = try? channel.finish()
     }

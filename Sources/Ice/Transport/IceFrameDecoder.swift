@@ -9,10 +9,11 @@ struct IceFrame: Sendable {
 /// Frames the inbound byte stream into Ice messages.
 ///
 /// Each header is validated (magic, versions, size, `Ice.MessageSizeMax`) before any of its body
-/// is buffered, and a message's bytes are copied exactly once: from the socket's read buffer,
-/// which NIO then reuses for the next read, into a buffer of the message's size, taken from the
-/// `ByteBufferPool` when the message is large. A header error is fired as an error and
-/// everything after it is ignored (the connection is closed by the next handler).
+/// is buffered. A message's bytes land in a buffer of the message's size, taken from the
+/// `ByteBufferPool` when the message is large: copied there from the socket's read buffer, or,
+/// for the rest of a large message, read there directly (see `FrameReadBuffers`). A header
+/// error is fired as an error and everything after it is ignored (the connection is closed by
+/// the next handler).
 final class IceFrameDecoder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = IceFrame
@@ -23,10 +24,10 @@ final class IceFrameDecoder: ChannelInboundHandler {
 
     private let messageSizeMax: Int
     private let pool: ByteBufferPool
+    /// What the socket reads into, and the message being assembled.
+    let readBuffers = FrameReadBuffers()
     /// The first bytes of a header split across reads.
     private var headerBytes: ByteBuffer?
-    /// The message being assembled.
-    private var partial: IceFrame?
     private var failed = false
 
     init(messageSizeMax: Int, pool: ByteBufferPool) {
@@ -34,43 +35,65 @@ final class IceFrameDecoder: ChannelInboundHandler {
         self.pool = pool
     }
 
+    /// The allocator the channel must read with (once per readable event) for messages to be
+    /// read straight into their buffers.
+    var recvAllocator: FrameRecvAllocator { FrameRecvAllocator(buffers: readBuffers) }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
         var input = unwrapInboundIn(data)
         do {
+            try readBuffers.received(&input)
             while true {
-                if partial == nil {
+                if readBuffers.partial == nil {
                     guard var header = readHeader(from: &input) else { break }
                     let parsed = try MessageHeader.parse(header, messageSizeMax: messageSizeMax)
-                    let capacity = min(Int(parsed.messageSize), Self.maxUpfrontAllocation)
-                    var bytes = pool.take(capacity: capacity, allocator: context.channel.allocator)
+                    var bytes = messageBuffer(size: Int(parsed.messageSize), allocator: context.channel.allocator)
                     bytes.writeBuffer(&header)
-                    partial = IceFrame(header: parsed, bytes: bytes)
+                    readBuffers.partial = IceFrame(header: parsed, bytes: bytes)
                 }
-                guard var frame = partial.take() else { break }
+                guard var frame = readBuffers.partial.take() else { break }
                 let missing = Int(frame.header.messageSize) - frame.bytes.readableBytes
-                if missing > 0, var piece = input.readSlice(length: min(missing, input.readableBytes)) {
+                // Only a write of some bytes: even an empty one would copy a frame NIO still references.
+                if missing > 0, input.readableBytes > 0, var piece = input.readSlice(length: min(missing, input.readableBytes)) {
                     frame.bytes.writeBuffer(&piece)
                 }
                 guard frame.bytes.readableBytes == Int(frame.header.messageSize) else {
-                    partial = frame  // the input is used up
+                    readBuffers.partial = frame  // the input is used up
                     break
                 }
                 pool.recycle(frame.bytes)
                 context.fireChannelRead(wrapInboundOut(frame))
             }
+            readBuffers.keepForReading(input)
         } catch {
             failed = true
-            partial = nil
+            readBuffers.reset()
             headerBytes = nil
             context.fireErrorCaught(error)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let frame = partial.take() { pool.recycle(frame.bytes) }
+        if let frame = readBuffers.partial { pool.recycle(frame.bytes) }
+        readBuffers.reset()
         headerBytes = nil
         context.fireChannelInactive()
+    }
+
+    /// An empty buffer for a message of `size` bytes. When the whole message is allowed up
+    /// front, the buffer's capacity is exactly `size`, so a read into it stops at the message's end.
+    private func messageBuffer(size: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let capacity = min(size, Self.maxUpfrontAllocation)
+        var bytes = pool.take(capacity: capacity, allocator: allocator)
+        guard capacity == size, bytes.capacity > size else { return bytes }
+        bytes.moveWriterIndex(to: size)
+        guard var exact = bytes.readSlice(length: size) else {
+            bytes.clear()
+            return bytes
+        }
+        exact.moveWriterIndex(to: 0)
+        return exact
     }
 
     /// The next 14 header bytes, or nil once `input` is used up short of them (kept for later).

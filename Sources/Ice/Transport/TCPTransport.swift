@@ -1,6 +1,18 @@
 import NIOCore
 import NIOPosix
 
+/// Sets up a connected channel for `connection`: frames its bytes into messages, reading the
+/// rest of each large message straight into that message's buffer.
+private func addIceHandlers(to channel: any Channel, connection: Connection, messageSizeMax: Int, pool: ByteBufferPool) throws {
+    let decoder = IceFrameDecoder(messageSizeMax: messageSizeMax, pool: pool)
+    if let options = channel.syncOptions {
+        try options.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
+        try options.setOption(ChannelOptions.recvAllocator, value: decoder.recvAllocator)
+    }
+    try channel.pipeline.syncOperations.addHandler(decoder)
+    try channel.pipeline.syncOperations.addHandler(IceChannelHandler(connection: connection))
+}
+
 /// Listens on a TCP endpoint for an object adapter.
 final class TCPAcceptor: @unchecked Sendable {
     let channel: any Channel
@@ -24,7 +36,6 @@ final class TCPAcceptor: @unchecked Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(ChannelOptions.autoRead, value: false)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 16 * 1024, maximum: 256 * 1024))
         if let s = settings.socketSendBufferSize {
             bootstrap = bootstrap.childChannelOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(s))
         }
@@ -38,8 +49,7 @@ final class TCPAcceptor: @unchecked Sendable {
                 return channel.close()
             }
             return channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(IceFrameDecoder(messageSizeMax: messageSizeMax, pool: pool))
-                try channel.pipeline.syncOperations.addHandler(IceChannelHandler(connection: connection))
+                try addIceHandlers(to: channel, connection: connection, messageSizeMax: messageSizeMax, pool: pool)
             }
         }
         let channel: any Channel
@@ -77,12 +87,10 @@ enum TCPConnector {
         let messageSizeMax = settings.messageSizeMax
         var bootstrap = ClientBootstrap(group: group)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 16 * 1024, maximum: 256 * 1024))
             .connectTimeout(.milliseconds(timeoutMs))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IceFrameDecoder(messageSizeMax: messageSizeMax, pool: pool))
-                    try channel.pipeline.syncOperations.addHandler(IceChannelHandler(connection: connection))
+                    try addIceHandlers(to: channel, connection: connection, messageSizeMax: messageSizeMax, pool: pool)
                 }
             }
         if let s = settings.socketSendBufferSize {

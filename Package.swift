@@ -21,6 +21,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBZip2", path: "Sources/CBZip2"),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .target(name: "CXXH3", path: "Sources/CXXH3"),
         .target(
             name: "Ice",
             dependencies: [
@@ -35,6 +36,7 @@ let package = Package(
             name: "FileTransfer",
             dependencies: [
                 "Ice",
+                "CXXH3",
                 .target(name: "CMalloc", condition: .when(platforms: [.linux])),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

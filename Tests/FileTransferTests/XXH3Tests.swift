@@ -5,7 +5,7 @@ import XCTest
 
 /// `XXH3` against Python's `xxhash` module (the reference C implementation): every length class
 /// (0, 1–3, 4–8, 9–16, 17–128, 129–240, long), block and buffer boundaries, and the same value
-/// whatever the update sizes.
+/// whatever the update sizes, with the AVX2 kernel and with the portable loop.
 final class XXH3Tests: StorageTestCase {
     func hash(_ bytes: [UInt8]) -> String {
         bytes.withUnsafeBytes { XXH64.canonicalHex(XXH3.hash($0)) }
@@ -33,6 +33,23 @@ final class XXH3Tests: StorageTestCase {
                 XCTAssertEqual(hasher.finalize(), XXH3.hash(all), "prefix \(cut), then the rest")
             }
         }
+    }
+
+    /// The portable accumulate loop against Python's values too: where the CPU has AVX2 (as
+    /// here) the other tests run the AVX2 kernel, which is the default there.
+    func testPortableLoopAgreesWithPythonXXHash() throws {
+        let data = makeData(1024 * 1024 + 17, seed: 79)
+        let lengths = [0, 240, 241, 1024, 1025, 16 * 1024 + 1, 1 << 20, data.count]
+        let expected = try pythonDigests("xxh3_64", of: data, lengths: lengths)
+        data.withUnsafeBytes { all in
+            for (length, reference) in zip(lengths, expected) {
+                var hasher = XXH3(allowAVX2: false)
+                XCTAssertFalse(hasher.usesAVX2)
+                hasher.update(UnsafeRawBufferPointer(rebasing: all[0..<length]))
+                XCTAssertEqual(XXH64.canonicalHex(hasher.finalize()), reference, "length \(length)")
+            }
+        }
+        XCTAssertEqual(XXH3().usesAVX2, XXH3.cpuHasAVX2, "the AVX2 kernel is the default where the CPU has it")
     }
 
     func testAgreesWithPythonXXHashWhateverTheSplit() throws {

@@ -1,9 +1,13 @@
+import CXXH3
+
 /// Streaming XXH3-64 (seed 0, default secret), the 64-bit hash of xxHash 0.8
 /// (https://github.com/Cyan4973/xxHash, `doc/xxhash_spec.md`).
 ///
 /// The value equals what `xxhsum -H3` and Python's `xxhash.xxh3_64(data).intdigest()` compute,
 /// whatever the sizes of the `update` calls; `XXH64.canonicalHex` formats it the way they print
-/// it. On large inputs it is about twice as fast as XXH64 (29 against 14 GB/s on a quiet core here).
+/// it. On large inputs it is about twice as fast as XXH64 (29 against 14 GB/s on a quiet core here);
+/// where the CPU has AVX2 its hot loop runs a vector kernel (`CXXH3`) that took about half the
+/// time of the portable loop in ftclient's profile.
 /// Like XXH64 it detects accidental corruption, not forgery.
 public struct XXH3: Sendable {
     static let prime32_1: UInt64 = 0x9E37_79B1
@@ -52,8 +56,22 @@ public struct XXH3: Sendable {
     private var stripesSoFar = 0
     private var totalLength: UInt64 = 0
 
+    /// Whether the accumulate step runs the AVX2 kernel (when the CPU has AVX2) rather than the
+    /// portable loop; both give the same hash.
+    let usesAVX2: Bool
+
+    /// Whether this CPU has AVX2.
+    static let cpuHasAVX2 = cxxh3_has_avx2() != 0
+
     /// A hasher that has seen no bytes.
-    public init() {}
+    public init() {
+        self.init(allowAVX2: true)
+    }
+
+    /// A hasher that uses the AVX2 kernel only if `allowAVX2` and the CPU has AVX2.
+    init(allowAVX2: Bool) {
+        usesAVX2 = allowAVX2 && Self.cpuHasAVX2
+    }
 
     /// Hashes `bytes` after everything given before.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
@@ -152,7 +170,7 @@ public struct XXH3: Sendable {
             var stripes = Self.stripesPerBlock - stripesSoFar
             var key = secret + stripesSoFar * 8
             repeat {
-                Self.accumulate(&accumulators, input, key, stripes: stripes)
+                accumulate(input, key, stripes: stripes)
                 Self.scramble(&accumulators, secret + 192 - Self.stripeLength)
                 input += stripes * Self.stripeLength
                 remaining -= stripes
@@ -162,8 +180,20 @@ public struct XXH3: Sendable {
             stripesSoFar = 0
         }
         if remaining > 0 {
-            Self.accumulate(&accumulators, input, secret + stripesSoFar * 8, stripes: remaining)
+            accumulate(input, secret + stripesSoFar * 8, stripes: remaining)
             stripesSoFar += remaining
+        }
+    }
+
+    /// Folds `stripes` stripes into the accumulators, with the AVX2 kernel when allowed.
+    @inline(__always)
+    private mutating func accumulate(_ input: UnsafeRawPointer, _ secret: UnsafeRawPointer, stripes: Int) {
+        if usesAVX2 {
+            withUnsafeMutableBytes(of: &accumulators) {
+                cxxh3_accumulate_avx2($0.baseAddress!.assumingMemoryBound(to: UInt64.self), input, secret, stripes)
+            }
+        } else {
+            Self.accumulate(&accumulators, input, secret, stripes: stripes)
         }
     }
 

@@ -39,6 +39,16 @@ class Paired(collections.namedtuple("Paired", "ours reference")):
     def ratios(self):
         return [o / r for o, r in zip(self.ours, self.reference)]
 
+    @classmethod
+    def measure(cls, reference, ours, runs):
+        """`runs` pairs, each of ours right after a reference run (both callables return MB/s)."""
+        pairs = [(reference(), ours()) for _ in range(runs)]
+        return cls(ours=[o for _, o in pairs], reference=[r for r, _ in pairs])
+
+    def medians(self):
+        """Ours, the reference's and the per-pair ratio: the median of each."""
+        return statistics.median(self.ours), statistics.median(self.reference), statistics.median(self.ratios)
+
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
@@ -312,6 +322,12 @@ class Bench:
         self.rows.append((section, config, metric, value, reference, ratio, note))
         return ratio
 
+    def paired_row(self, section, config, paired, against):
+        """A CSV row of paired MB/s runs; returns their medians (ours, reference, ratio)."""
+        medians = paired.medians()
+        self.rows.append((section, config, "MB/s") + medians + ("vs %s, median of paired runs" % against,))
+        return medians
+
     # ---------------------------------------------------------------- sections
 
     def loopback(self):
@@ -331,7 +347,6 @@ class Bench:
         root = os.path.join(self.work, "root-loop")
         srv, port = self.start_server(root, ["--workers", "2", "--queue-limit", "64"])
         configs = [(chunk, window) for chunk in (64 * KiB, 256 * KiB, 1 * MiB) for window in (1, 4, 16)]
-        med = statistics.median
         # CPU seconds (sender, receiver) of each run of the target configuration, per program.
         cpu = {"ours": [], "socat": [], "cpp": []}
 
@@ -369,8 +384,7 @@ class Bench:
             """The paired runs' MB/s, ours and the reference's; the configuration with a target
             gets at least TARGET_PAIRS pairs (the references drift from minute to minute)."""
             pairs = max(self.runs, TARGET_PAIRS) if (chunk, window) == TARGET else self.runs
-            runs = [(reference(chunk, window), ours(chunk, window)) for _ in range(pairs)]
-            return Paired(ours=[o for _, o in runs], reference=[r for r, _ in runs])
+            return Paired.measure(lambda: reference(chunk, window), lambda: ours(chunk, window), pairs)
 
         results = {}
         all_raw = []
@@ -389,15 +403,11 @@ class Bench:
                  "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for chunk, window in configs:
             config = "chunk=%dKiB window=%d" % (chunk // KiB, window)
-            raw = results[(chunk, window)]["raw"]
-            self.rows.append(("loopback", config, "MB/s", med(raw.ours), med(raw.reference), med(raw.ratios),
-                              "vs raw TCP (socat), median of paired runs"))
-            line = "| %d KiB | %d | %.0f | %.0f | %.2f |" % (chunk // KiB, window, med(raw.ours), med(raw.reference), med(raw.ratios))
+            raw = self.paired_row("loopback", config, results[(chunk, window)]["raw"], "raw TCP (socat)")
+            line = "| %d KiB | %d | %.0f | %.0f | %.2f |" % ((chunk // KiB, window) + raw)
             if "cpp" in results[(chunk, window)]:
-                cpp = results[(chunk, window)]["cpp"]
-                self.rows.append(("loopback", config, "MB/s", med(cpp.ours), med(cpp.reference), med(cpp.ratios),
-                                  "vs Ice 3.7 C++, median of paired runs"))
-                line += " %.0f | %.0f | %.2f |" % (med(cpp.ours), med(cpp.reference), med(cpp.ratios))
+                cpp = self.paired_row("loopback", config, results[(chunk, window)]["cpp"], "Ice 3.7 C++")
+                line += " %.0f | %.0f | %.2f |" % cpp
             else:
                 line += " – | – | – |"
             table.append(line)
@@ -644,16 +654,12 @@ class Bench:
         src = os.path.join(self.work, "random.bin")
         make_random(src, 1 * GiB)
         # Each run right after a socat copy, as in section 1: the reference drifts with the host.
-        runtime = Paired(ours=[], reference=[])
-        for _ in range(self.runs):
-            runtime.reference.append(GiB / self.socat_copy(src, os.path.join(self.work, "socat.out"))[0] / 1e6)
-            runtime.ours.append(runtime_once())
+        runtime = Paired.measure(lambda: GiB / self.socat_copy(src, os.path.join(self.work, "socat.out"))[0] / 1e6,
+                                 runtime_once, self.runs)
         srv.stdin.close()
         srv.wait(timeout=30)
-        med = statistics.median
-        runtime_mbs, raw_mbs, runtime_ratio = med(runtime.ours), med(runtime.reference), med(runtime.ratios)
-        self.rows.append(("small", "runtime throughput send(1 MiB) x4", "MB/s", runtime_mbs, raw_mbs, runtime_ratio,
-                          "vs raw TCP (socat), median of paired runs"))
+        runtime_mbs, raw_mbs, runtime_ratio = self.paired_row(
+            "small", "runtime throughput send(1 MiB) x4", runtime, "raw TCP (socat)")
         table = ["| benchmark | Floe (Swift client + server) | Ice 3.7 (Python client + server, C++ core) | ratio |", "|---|---:|---:|---:|"]
         for what, label in (("ping", "synchronous ice_ping round trips/s"), ("oneway", "oneway send(1 KiB) calls/s")):
             ratio = self.row("small", label, "calls/s", out[("floe", what)], out[("ice37", what)])

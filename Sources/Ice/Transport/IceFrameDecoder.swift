@@ -25,7 +25,7 @@ final class IceFrameDecoder: ChannelInboundHandler {
     private let messageSizeMax: Int
     private let pool: ByteBufferPool
     /// What the socket reads into, and the message being assembled.
-    let readBuffers = FrameReadBuffers()
+    private let readBuffers = FrameReadBuffers()
     /// The first bytes of a header split across reads.
     private var headerBytes: ByteBuffer?
     private var failed = false

@@ -6,8 +6,8 @@ import CXXH3
 /// The value equals what `xxhsum -H3` and Python's `xxhash.xxh3_64(data).intdigest()` compute,
 /// whatever the sizes of the `update` calls; `XXH64.canonicalHex` formats it the way they print
 /// it. On large inputs it is about twice as fast as XXH64 (29 against 14 GB/s on a quiet core here);
-/// where the CPU has AVX2 its hot loop runs a vector kernel (`CXXH3`) that took about half the
-/// time of the portable loop in ftclient's profile.
+/// where the CPU has AVX2 its long-input loop (accumulate and scramble) runs a vector kernel
+/// (`CXXH3`), about 47 GB/s over a 1 MiB buffer in cache here.
 /// Like XXH64 it detects accidental corruption, not forgery.
 public struct XXH3: Sendable {
     static let prime32_1: UInt64 = 0x9E37_79B1
@@ -56,7 +56,7 @@ public struct XXH3: Sendable {
     private var stripesSoFar = 0
     private var totalLength: UInt64 = 0
 
-    /// Whether the accumulate step runs the AVX2 kernel (when the CPU has AVX2) rather than the
+    /// Whether the long-input loop runs the AVX2 kernel (when the CPU has AVX2) rather than the
     /// portable loop; both give the same hash.
     let usesAVX2: Bool
 
@@ -162,15 +162,23 @@ public struct XXH3: Sendable {
         }
     }
 
-    /// Folds `count` stripes at `input` into the accumulators, scrambling them at each block end.
+    /// Folds `count` stripes at `input` into the accumulators, scrambling them at each block end
+    /// (the whole loop in the AVX2 kernel when allowed).
     private mutating func consumeStripes(_ input: UnsafeRawPointer, count: Int, _ secret: UnsafeRawPointer) {
+        if usesAVX2 {
+            let soFar = stripesSoFar
+            stripesSoFar = withUnsafeMutableBytes(of: &accumulators) {
+                Int(cxxh3_consume_avx2($0.baseAddress!.assumingMemoryBound(to: UInt64.self), input, count, secret, soFar))
+            }
+            return
+        }
         var input = input
         var remaining = count
         if remaining >= Self.stripesPerBlock - stripesSoFar {
             var stripes = Self.stripesPerBlock - stripesSoFar
             var key = secret + stripesSoFar * 8
             repeat {
-                accumulate(input, key, stripes: stripes)
+                Self.accumulate(&accumulators, input, key, stripes: stripes)
                 Self.scramble(&accumulators, secret + 192 - Self.stripeLength)
                 input += stripes * Self.stripeLength
                 remaining -= stripes
@@ -180,20 +188,8 @@ public struct XXH3: Sendable {
             stripesSoFar = 0
         }
         if remaining > 0 {
-            accumulate(input, secret + stripesSoFar * 8, stripes: remaining)
+            Self.accumulate(&accumulators, input, secret + stripesSoFar * 8, stripes: remaining)
             stripesSoFar += remaining
-        }
-    }
-
-    /// Folds `stripes` stripes into the accumulators, with the AVX2 kernel when allowed.
-    @inline(__always)
-    private mutating func accumulate(_ input: UnsafeRawPointer, _ secret: UnsafeRawPointer, stripes: Int) {
-        if usesAVX2 {
-            withUnsafeMutableBytes(of: &accumulators) {
-                cxxh3_accumulate_avx2($0.baseAddress!.assumingMemoryBound(to: UInt64.self), input, secret, stripes)
-            }
-        } else {
-            Self.accumulate(&accumulators, input, secret, stripes: stripes)
         }
     }
 

@@ -52,6 +52,32 @@ final class ServerFlowTests: ServerTestCase {
         XCTAssertEqual(fileContents("pressure.bin"), data)
     }
 
+    /// Requests and replies larger than the socket buffers, which are locked small (so the kernel
+    /// cannot grow a receiver's to what its receive low-water mark asks for): each message is
+    /// still read, once it is all there or as the buffer fills, and the transfers complete.
+    func testLargeChunksPassSmallLockedSocketBuffers() throws {
+        let server = try startServer(workers: 2, queueLimit: 4, properties: ["--Ice.TCP.RcvSize=65536"])
+        let store = try connect(server, clientProperties: ["--Ice.TCP.SndSize=65536"])
+        let chunkSize = 3 << 20
+        let data = makeData(4 * chunkSize + 12_345, seed: 17)
+        let upload = try open(store, "large-chunks.bin", size: data.count)
+        let futures = try chunks(data.count, chunkSize).map { range in
+            try upload.sendAsync(offset: Int64(range.lowerBound), bytes: buffer(data[range]))
+        }
+        for future in futures { try future.result(timeout: .seconds(60)) }
+        XCTAssertEqual(try upload.commit(checksum: standardChecksum(data)).size, Int64(data.count))
+        XCTAssertEqual(fileContents("large-chunks.bin"), data)
+
+        // Replies as large, to a client whose receive buffer is locked small.
+        let reader = try storeProxy(makeClient(["--Ice.TCP.RcvSize=65536"]), server)
+        var readBack = [UInt8]()
+        for range in chunks(data.count, chunkSize) {
+            let bytes = try reader.read(path: "large-chunks.bin", offset: Int64(range.lowerBound), length: Int32(range.count))
+            readBack += bytes.readableBytesView
+        }
+        XCTAssertEqual(readBack, data)
+    }
+
     /// stop() while chunks are queued: each of them is written and replied to, then the server
     /// closes; the partial upload is durable and can be finished by a new server.
     func testStopDrainsQueuedChunksAndRepliesToEach() throws {

@@ -137,6 +137,43 @@ final class FrameDecoderTests: XCTestCase {
         XCTAssertTrue(try channel.finish().isClean)
     }
 
+    #if os(Linux)
+    /// While the rest of a large message is awaited, the socket's receive low-water mark asks
+    /// for all of it (at most 1 MiB), so the next readable event comes when a read can take it
+    /// whole; once the message is complete it goes back to 1.
+    func testReadWaitsForTheRestOfALargeMessage() throws {
+        let decoder = IceFrameDecoder(messageSizeMax: 4 << 20, pool: ByteBufferPool())
+        let allocator = decoder.recvAllocator
+        let channel = EmbeddedChannel(handler: decoder)
+        try channel.syncOptions!.setOption(IceFrameDecoder.receiveLowWaterMarkOption, value: 1)  // the socket's default
+        func lowWaterMark() throws -> SocketOptionValue {
+            try channel.syncOptions!.getOption(IceFrameDecoder.receiveLowWaterMarkOption)
+        }
+        let large = message(id: 1, count: 2_500_000, fill: 0xC3)
+        let small = message(id: 2, count: 10, fill: 0xD4)
+        var stream = ArraySlice(large + small)
+
+        try socketRead(channel, allocator, from: &stream)
+        XCTAssertEqual(try lowWaterMark(), 1 << 20, "more than 1 MiB missing: wait for 1 MiB")
+        try socketRead(channel, allocator, from: &stream, count: 2_000_000)
+        let missing = large.count - FrameReadBuffers.readBufferSize - 2_000_000
+        XCTAssertEqual(try lowWaterMark(), SocketOptionValue(missing), "wait for exactly the rest")
+        try socketRead(channel, allocator, from: &stream, count: missing)
+        XCTAssertEqual(try channel.readInbound(as: IceFrame.self)?.bytes.readableBytes, large.count)
+        XCTAssertEqual(try lowWaterMark(), 1, "between messages any byte is worth a read")
+
+        // A large message whose rest is short is finished through the read buffer, as data comes.
+        let nearlyWhole = message(id: 3, count: FrameReadBuffers.readBufferSize + 1000, fill: 0xE5)
+        stream += nearlyWhole
+        try socketRead(channel, allocator, from: &stream)
+        XCTAssertEqual(try channel.readInbound(as: IceFrame.self).map { Array($0.bytes.readableBytesView) }, small)
+        XCTAssertEqual(try lowWaterMark(), 1)
+        try socketRead(channel, allocator, from: &stream)
+        XCTAssertEqual(try channel.readInbound(as: IceFrame.self)?.bytes.readableBytes, nearlyWhole.count)
+        XCTAssertTrue(try channel.finish().isClean)
+    }
+    #endif
+
     func testShortRestOfMessageGoesThroughTheReadBuffer() throws {
         let decoder = IceFrameDecoder(messageSizeMax: 1 << 20, pool: ByteBufferPool())
         let allocator = decoder.recvAllocator

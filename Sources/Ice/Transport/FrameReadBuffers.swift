@@ -49,6 +49,13 @@ final class FrameReadBuffers: @unchecked Sendable {
         return allocator.buffer(capacity: Self.readBufferSize)
     }
 
+    /// The bytes the message being assembled still misses, when the next read should wait for
+    /// them (it would be lent the message's buffer); nil when any bytes are worth a read.
+    var awaitedBytes: Int? {
+        guard isLendable, let frame = partial else { return nil }
+        return Int(frame.header.messageSize) - frame.bytes.readableBytes
+    }
+
     private var isLendable: Bool {
         guard let frame = partial else { return false }
         let missing = Int(frame.header.messageSize) - frame.bytes.readableBytes

@@ -1,5 +1,9 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One complete Ice message as received: its validated header and all its bytes.
 struct IceFrame: Sendable {
     var header: MessageHeader
@@ -11,9 +15,11 @@ struct IceFrame: Sendable {
 /// Each header is validated (magic, versions, size, `Ice.MessageSizeMax`) before any of its body
 /// is buffered. A message's bytes land in a buffer of the message's size, taken from the
 /// `ByteBufferPool` when the message is large: copied there from the socket's read buffer, or,
-/// for the rest of a large message, read there directly (see `FrameReadBuffers`). A header
-/// error is fired as an error and everything after it is ignored (the connection is closed by
-/// the next handler).
+/// for the rest of a large message, read there directly (see `FrameReadBuffers`). While that
+/// rest is awaited, the socket's receive low-water mark asks for all of it (up to
+/// `maxReceiveLowWaterMark`), so the event loop wakes once for it rather than for each segment
+/// that arrives. A header error is fired as an error and everything after it is ignored (the
+/// connection is closed by the next handler).
 final class IceFrameDecoder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = IceFrame
@@ -21,6 +27,12 @@ final class IceFrameDecoder: ChannelInboundHandler {
     /// A declared size is never trusted with more than this much memory before its bytes arrive
     /// (only reachable with `Ice.MessageSizeMax=0`); the buffer grows as they do.
     static let maxUpfrontAllocation = 16 << 20
+    /// The most bytes a read waits for (the kernel grows an unlocked receive buffer to hold them,
+    /// and wakes the reader early if the buffer or the window fills first).
+    static let maxReceiveLowWaterMark = 1 << 20
+    #if os(Linux)
+    static let receiveLowWaterMarkOption = ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: SO_RCVLOWAT))
+    #endif
 
     private let messageSizeMax: Int
     private let pool: ByteBufferPool
@@ -29,6 +41,9 @@ final class IceFrameDecoder: ChannelInboundHandler {
     /// The first bytes of a header split across reads.
     private var headerBytes: ByteBuffer?
     private var failed = false
+    /// The socket's receive low-water mark as last set: the bytes a read waits for.
+    private var receiveLowWaterMark = 1
+    private var lowWaterMarkUnsupported = false
 
     init(messageSizeMax: Int, pool: ByteBufferPool) {
         self.messageSizeMax = messageSizeMax
@@ -66,6 +81,7 @@ final class IceFrameDecoder: ChannelInboundHandler {
                 context.fireChannelRead(wrapInboundOut(frame))
             }
             readBuffers.keepForReading(input)
+            awaitRestOfMessage(context: context)
         } catch {
             failed = true
             readBuffers.reset()
@@ -79,6 +95,21 @@ final class IceFrameDecoder: ChannelInboundHandler {
         readBuffers.reset()
         headerBytes = nil
         context.fireChannelInactive()
+    }
+
+    /// Sets the socket's receive low-water mark to the bytes the message being assembled still
+    /// misses (at most `maxReceiveLowWaterMark`), or back to 1 once any bytes are worth a read.
+    private func awaitRestOfMessage(context: ChannelHandlerContext) {
+        #if os(Linux)
+        let wanted = readBuffers.awaitedBytes.map { min($0, Self.maxReceiveLowWaterMark) } ?? 1
+        guard wanted != receiveLowWaterMark, !lowWaterMarkUnsupported else { return }
+        do {
+            try context.channel.syncOptions?.setOption(Self.receiveLowWaterMarkOption, value: SocketOptionValue(wanted))
+            receiveLowWaterMark = wanted
+        } catch {
+            lowWaterMarkUnsupported = true  // then reads happen as data comes, as without it
+        }
+        #endif
     }
 
     /// An empty buffer for a message of `size` bytes. When the whole message is allowed up

@@ -717,22 +717,30 @@ class Bench:
             f.write("\n".join(head + self.md + plot) + "\n")
 
 
+# `--only` names of the sections, in the order they run, and the `Bench` method of each.
+SECTIONS = {"loopback": "loopback", "wan": "wan", "compress": "compression", "memory": "memory",
+            "clients": "clients", "small": "small"}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="smaller files (a smoke run, not for the README)")
-    ap.add_argument("--only", default="loopback,wan,compress,memory,clients,small")
+    ap.add_argument("--only", default=",".join(SECTIONS),
+                    help="comma-separated sections to run: %s" % ", ".join(SECTIONS))
     ap.add_argument("--out", default=os.path.join(ROOT, "results"))
     a = ap.parse_args()
+    only = a.only.split(",")
+    unknown = [n for n in only if n not in SECTIONS]
+    if unknown:
+        ap.error("unknown section %s in --only; choose from %s" % (", ".join(unknown), ",".join(SECTIONS)))
     subprocess.run(["make", "-s", "-C", LINKEM_DIR], check=True)
     b = Bench(os.path.abspath(a.build), a.runs, a.quick)
-    sections = {"loopback": b.loopback, "wan": b.wan, "compress": b.compression, "memory": b.memory,
-                "clients": b.clients, "small": b.small}
     try:
-        for name in a.only.split(","):
+        for name in only:
             log("bench: %s" % name)
-            sections[name]()
+            getattr(b, SECTIONS[name])()
             b.write(a.out)
     finally:
         shutil.rmtree(b.work, ignore_errors=True)

@@ -2,6 +2,8 @@ import NIOCore
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// One complete Ice message as received: its validated header and all its bytes.
@@ -108,6 +110,10 @@ final class IceFrameDecoder: ChannelInboundHandler {
             receiveLowWaterMark = wanted
         } catch {
             lowWaterMarkUnsupported = true  // then reads happen as data comes, as without it
+            if receiveLowWaterMark > 1 {
+                // The socket would go on waiting for bytes that may never come.
+                context.fireErrorCaught(SocketException("cannot reset the socket's receive low-water mark: \(error)"))
+            }
         }
         #endif
     }

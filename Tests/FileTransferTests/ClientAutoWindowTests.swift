@@ -97,17 +97,71 @@ final class ClientAutoWindowTests: FakeStoreTestCase {
         XCTAssertEqual(slots.limit, 1, "the window is at least 1")
     }
 
-    /// A larger limit wakes a sender waiting for a slot.
-    func testGrowingTheLimitWakesAWaitingSender() throws {
-        let slots = InFlightWindow(limit: 1)
-        try slots.acquire(interval: .seconds(1), tick: {})
-        let acquired = DispatchSemaphore(value: 0)
+    /// Starts a request on a new thread while the window is full; returns once the sender is
+    /// waiting (its `tick` ran, which it does only while waiting for a slot).
+    private func parkRequest(
+        in slots: InFlightWindow, startedOn: ThreadBox, outcome: ErrorBox, returned: DispatchSemaphore
+    ) throws {
+        let waiting = DispatchSemaphore(value: 0)
         Thread {
-            try? slots.acquire(interval: .seconds(1), tick: {})
-            acquired.signal()
+            var told = false
+            do {
+                try slots.start({ startedOn.set(Thread.current) }, interval: .milliseconds(5), tick: {
+                    if !told { told = true; waiting.signal() }
+                })
+            } catch {
+                outcome.set(error)
+            }
+            returned.signal()
         }.start()
+        XCTAssertEqual(waiting.wait(timeout: .now() + 10), .success, "the sender waits for a slot")
+        XCTAssertNil(startedOn.get(), "nothing starts while the window is full")
+    }
+
+    /// A request that finds the window full is started by the reply that frees a slot, on the
+    /// thread delivering it, so its sender need not be woken first; the sender returns after.
+    func testWaitingRequestIsStartedByTheReplyThatFreesASlot() throws {
+        let slots = InFlightWindow(limit: 1)
+        let here = Thread.current
+        let first = ThreadBox()
+        try slots.start({ first.set(Thread.current) }, interval: .seconds(1), tick: {})
+        XCTAssertTrue(first.get() === here, "a free slot: started at once, on the sender's thread")
+        let (startedOn, outcome, returned) = (ThreadBox(), ErrorBox(), DispatchSemaphore(value: 0))
+        try parkRequest(in: slots, startedOn: startedOn, outcome: outcome, returned: returned)
+
+        let replyThread = Thread { slots.complete(error: nil) }
+        replyThread.start()
+        XCTAssertEqual(returned.wait(timeout: .now() + 10), .success)
+        XCTAssertTrue(startedOn.get() === replyThread, "started by the thread that freed the slot")
+        XCTAssertNil(outcome.get())
+        XCTAssertEqual(slots.inFlight, 1)
+    }
+
+    /// A request in flight fails while another waits: the waiting one is not started, and its
+    /// sender gets the failure.
+    func testWaitingRequestIsNotStartedAfterAFailure() throws {
+        let slots = InFlightWindow(limit: 1)
+        try slots.start({}, interval: .seconds(1), tick: {})
+        let (startedOn, outcome, returned) = (ThreadBox(), ErrorBox(), DispatchSemaphore(value: 0))
+        try parkRequest(in: slots, startedOn: startedOn, outcome: outcome, returned: returned)
+
+        slots.complete(error: ConnectionLostException("lost"))
+        XCTAssertEqual(returned.wait(timeout: .now() + 10), .success)
+        XCTAssertNil(startedOn.get())
+        XCTAssertTrue(outcome.get() is ConnectionLostException)
+        XCTAssertEqual(slots.inFlight, 0)
+    }
+
+    /// A larger limit starts a waiting request, on the thread that set it.
+    func testGrowingTheLimitStartsAWaitingRequest() throws {
+        let slots = InFlightWindow(limit: 1)
+        try slots.start({}, interval: .seconds(1), tick: {})
+        let (startedOn, outcome, returned) = (ThreadBox(), ErrorBox(), DispatchSemaphore(value: 0))
+        try parkRequest(in: slots, startedOn: startedOn, outcome: outcome, returned: returned)
+
         slots.setLimit(2)
-        XCTAssertEqual(acquired.wait(timeout: .now() + 10), .success)
+        XCTAssertTrue(startedOn.get() === Thread.current)
+        XCTAssertEqual(returned.wait(timeout: .now() + 10), .success)
         XCTAssertEqual(slots.inFlight, 2)
     }
 
@@ -301,4 +355,18 @@ final class ClientAutoWindowTests: FakeStoreTestCase {
         XCTAssertTrue(summary.contains("(data 0.40 s at 2.62 MB/s)"), summary)
         XCTAssertFalse(ClientOutput.summary(sampleResult(auto: false)).contains("auto"))
     }
+}
+
+final class ThreadBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var thread: Thread?
+    func set(_ t: Thread) { lock.withLock { thread = t } }
+    func get() -> Thread? { lock.withLock { thread } }
+}
+
+final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: (any Error)?
+    func set(_ e: any Error) { lock.withLock { error = e } }
+    func get() -> (any Error)? { lock.withLock { error } }
 }

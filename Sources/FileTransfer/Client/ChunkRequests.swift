@@ -92,9 +92,12 @@ final class AutoWindowController: @unchecked Sendable {
     }
 }
 
-/// The request side of an upload, shared by `Sender` and `Tuner`: takes a slot of the window
-/// (waiting for one), invokes `send`/`sendCompressed`, and waits until the request is *sent*
-/// before returning; the slot comes back when that request's reply arrives.
+/// The request side of an upload, shared by `Sender` and `Tuner`: invokes `send`/`sendCompressed`
+/// in a slot of the window and waits until the request is *sent* before returning; the slot comes
+/// back when that request's reply arrives. When the window is full, the reply that frees a slot
+/// invokes the waiting request on the thread delivering it (the client's event loop), so the
+/// request goes out without the sending thread being woken first, and the event loop being woken
+/// again by it.
 ///
 /// With an `AutoWindowController`, each request is marked when it is sent and the reply feeds
 /// the measured delivery rate and round trip back into the controller, whose new window becomes
@@ -121,59 +124,71 @@ final class ChunkRequests: @unchecked Sendable {
     /// The current window.
     var window: Int { slots.limit }
 
-    /// Takes a slot (throwing the first failure of a request in flight instead), runs
-    /// `afterSlot`, invokes the request and waits until it is sent. `tick` runs at least every
-    /// `interval` while waiting for a slot.
+    /// Invokes the request in a slot of the window (throwing the first failure of a request in
+    /// flight instead), runs `afterSlot` and waits until the request is sent. When the window is
+    /// full the request is started by the reply that frees a slot, on the thread delivering it.
+    /// `tick` runs at least every `interval` while waiting for a slot.
     func send(
         _ piece: PreparedChunk, on upload: UploadPrx, interval: Duration, tick: () -> Void, afterSlot: () -> Void = {}
     ) throws {
-        try slots.acquire(interval: interval, tick: tick)
+        let invocation = StartedInvocation()
+        let (counters, slots, onReply, auto) = (self.counters, self.slots, self.onReply, self.auto)
+        try slots.start({
+            // Taken just before the invocation: the send time of a request sent on this path.
+            let early = auto?.mark()
+            let future: InvocationFuture<Void>
+            do {
+                if piece.compressed {
+                    future = try upload.sendCompressedAsync(offset: piece.offset, length: Int32(piece.length), zlibData: piece.payload)
+                } else {
+                    future = try upload.sendAsync(offset: piece.offset, bytes: piece.payload)
+                }
+            } catch {
+                invocation.set(.failure(error))
+                slots.complete(error: error)
+                return
+            }
+            let length = piece.length
+            let mark = SentMark()
+            if let auto {
+                // The sent callback is registered first: it runs before the reply callback.
+                future.addSentCallback { _, synchronously in mark.set(synchronously ? early! : auto.mark()) }
+            }
+            future.addDoneCallback { f in
+                let error = (try? f.exception()) ?? nil
+                if error == nil {
+                    counters.ack(length)
+                    if let auto, let sent = mark.get() { slots.setLimit(auto.replied(sent, bytes: length)) }
+                    onReply?(length, .now)
+                }
+                slots.complete(error: error)
+            }
+            invocation.set(.success(future))
+        }, interval: interval, tick: tick)
         afterSlot()
-        // Taken just before the invocation: the send time of a request sent on this path.
-        let early = auto?.mark()
-        let future: InvocationFuture<Void>
-        do {
-            if piece.compressed {
-                future = try upload.sendCompressedAsync(offset: piece.offset, length: Int32(piece.length), zlibData: piece.payload)
-            } else {
-                future = try upload.sendAsync(offset: piece.offset, bytes: piece.payload)
-            }
-        } catch {
-            slots.complete(error: error)
-            throw error
-        }
-        let length = piece.length
-        let counters = self.counters
-        let slots = self.slots
-        let onReply = self.onReply
-        if let auto {
-            // The sent callback is registered first: it runs before the reply callback.
-            let box = SentMark()
-            future.addSentCallback { _, synchronously in box.set(synchronously ? early! : auto.mark()) }
-            future.addDoneCallback { f in
-                let error = (try? f.exception()) ?? nil
-                if error == nil {
-                    counters.ack(length)
-                    if let mark = box.get() { slots.setLimit(auto.replied(mark, bytes: length)) }
-                    onReply?(length, .now)
-                }
-                slots.complete(error: error)
-            }
-        } else {
-            future.addDoneCallback { f in
-                let error = (try? f.exception()) ?? nil
-                if error == nil {
-                    counters.ack(length)
-                    onReply?(length, .now)
-                }
-                slots.complete(error: error)
-            }
-        }
-        _ = try future.sent()
+        _ = try invocation.get().sent()
     }
 
     /// Waits until no request is outstanding; returns the first failure, if any.
     func drain(interval: Duration, tick: () -> Void) -> (any Error)? {
         slots.drain(interval: interval, tick: tick)
+    }
+}
+
+/// The outcome of a request's invocation, handed from the thread that started it to its sender.
+private final class StartedInvocation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<InvocationFuture<Void>, any Error>?
+
+    func set(_ result: Result<InvocationFuture<Void>, any Error>) {
+        lock.withLock { self.result = result }
+    }
+
+    /// The started request's future, or the error its invocation threw.
+    func get() throws -> InvocationFuture<Void> {
+        guard let result = lock.withLock({ self.result }) else {
+            preconditionFailure("a request's start returned without an outcome")
+        }
+        return try result.get()
     }
 }

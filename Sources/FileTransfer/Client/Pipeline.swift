@@ -102,7 +102,9 @@ final class TokenPool: @unchecked Sendable {
 
 /// The requests in flight: at most `limit` at a time. A slot is taken before a request is
 /// invoked and given back when *its* reply arrives (in completion order), so a slow reply does
-/// not hold up the others.
+/// not hold up the others. A request waiting for a slot is started by the thread that frees one
+/// (usually the event loop delivering a reply), so it goes out without the sending thread having
+/// to be woken first.
 ///
 /// The limit may change while requests are outstanding (`--window auto`): a larger one lets
 /// waiting senders go at once; a smaller one lets no request start until fewer than the new
@@ -114,6 +116,8 @@ final class InFlightWindow: @unchecked Sendable {
     private var count = 0
     private var failure: (any Error)?
     private var completed: Int64 = 0
+    /// The request waiting for a slot, started by whoever frees one.
+    private var parked: ParkedStart?
 
     init(limit: Int) {
         currentLimit = max(1, limit)
@@ -134,15 +138,15 @@ final class InFlightWindow: @unchecked Sendable {
         return largestLimit
     }
 
-    /// Sets the limit (at least 1); wakes a waiting `acquire` when it grows.
+    /// Sets the limit (at least 1); starts the waiting request when it grows enough.
     func setLimit(_ newLimit: Int) {
         condition.lock()
         let limit = max(1, newLimit)
-        let grew = limit > currentLimit
         currentLimit = limit
         largestLimit = max(largestLimit, limit)
-        if grew { condition.broadcast() }
+        let next = takeParkedLocked()
         condition.unlock()
+        if let next { run(next) }
     }
 
     var inFlight: Int {
@@ -158,16 +162,26 @@ final class InFlightWindow: @unchecked Sendable {
         return failure
     }
 
-    /// Waits for a free slot and takes it. Throws the first failure of a request in flight
-    /// instead, so the caller stops sending. `tick` runs at least every `interval` while waiting.
-    func acquire(interval: Duration, tick: () -> Void) throws {
+    /// Runs `start` (which invokes a request) in a slot: at once on this thread if one is free,
+    /// else on the thread that frees one (a reply's callback or `setLimit`). Returns once `start`
+    /// has run. Throws the first failure of a request in flight instead, and then `start` does
+    /// not run. `tick` runs on this thread at least every `interval` while it waits.
+    func start(_ start: @escaping @Sendable () -> Void, interval: Duration, tick: () -> Void) throws {
         condition.lock()
+        if failure == nil, count < currentLimit {
+            count += 1
+            condition.unlock()
+            start()
+            return
+        }
         defer { condition.unlock() }
-        while true {
-            if let failure { throw failure }
-            if count < currentLimit {
-                count += 1
-                return
+        if let failure { throw failure }
+        let waiting = ParkedStart(start)
+        parked = waiting
+        while !waiting.done {
+            if parked === waiting, let failure {
+                parked = nil
+                throw failure
             }
             waitOrTick(interval: interval, tick: tick)
         }
@@ -182,12 +196,32 @@ final class InFlightWindow: @unchecked Sendable {
         return true
     }
 
-    /// Gives the slot of a completed request back, recording its error (first one wins).
+    /// Gives the slot of a completed request back, recording its error (first one wins); starts
+    /// the waiting request in it, if any and if no request failed.
     func complete(error: (any Error)?) {
         condition.lock()
         count -= 1
         completed += 1
         if let error, failure == nil { failure = error }
+        let next = takeParkedLocked()
+        condition.broadcast()
+        condition.unlock()
+        if let next { run(next) }
+    }
+
+    /// The waiting request, with the slot it now has, if one is free for it. Called with the lock held.
+    private func takeParkedLocked() -> ParkedStart? {
+        guard failure == nil, count < currentLimit, let next = parked else { return nil }
+        parked = nil
+        count += 1
+        return next
+    }
+
+    /// Starts a request taken by `takeParkedLocked`, then lets its sender return.
+    private func run(_ parked: ParkedStart) {
+        parked.start()
+        condition.lock()
+        parked.done = true
         condition.broadcast()
         condition.unlock()
     }
@@ -217,6 +251,13 @@ final class InFlightWindow: @unchecked Sendable {
             condition.lock()
         }
     }
+}
+
+/// A request waiting in `InFlightWindow.start` for a slot. Its fields are guarded by the window's lock.
+private final class ParkedStart: @unchecked Sendable {
+    let start: @Sendable () -> Void
+    var done = false
+    init(_ start: @escaping @Sendable () -> Void) { self.start = start }
 }
 
 /// Runs `body` on a new thread; `group` tracks it.

@@ -106,8 +106,8 @@ final class TokenPool: @unchecked Sendable {
 /// (usually the event loop delivering a reply), so it goes out without the sending thread having
 /// to be woken first.
 ///
-/// The limit may change while requests are outstanding (`--window auto`): a larger one lets
-/// waiting senders go at once; a smaller one lets no request start until fewer than the new
+/// The limit may change while requests are outstanding (`--window auto`): a larger one starts
+/// the waiting request at once; a smaller one lets no request start until fewer than the new
 /// limit are outstanding. Either way no request starts while `limit` or more are outstanding.
 final class InFlightWindow: @unchecked Sendable {
     private let condition = NSCondition()
@@ -165,7 +165,8 @@ final class InFlightWindow: @unchecked Sendable {
     /// Runs `start` (which invokes a request) in a slot: at once on this thread if one is free,
     /// else on the thread that frees one (a reply's callback or `setLimit`). Returns once `start`
     /// has run. Throws the first failure of a request in flight instead, and then `start` does
-    /// not run. `tick` runs on this thread at least every `interval` while it waits.
+    /// not run. `tick` runs on this thread at least every `interval` while it waits. One thread
+    /// calls it at a time (the sender's).
     func start(_ start: @escaping @Sendable () -> Void, interval: Duration, tick: () -> Void) throws {
         condition.lock()
         if failure == nil, count < currentLimit {
@@ -176,6 +177,7 @@ final class InFlightWindow: @unchecked Sendable {
         }
         defer { condition.unlock() }
         if let failure { throw failure }
+        precondition(parked == nil, "two requests wait for a slot at once; one thread must send")
         let waiting = ParkedStart(start)
         parked = waiting
         while !waiting.done {

@@ -97,71 +97,73 @@ final class ClientAutoWindowTests: FakeStoreTestCase {
         XCTAssertEqual(slots.limit, 1, "the window is at least 1")
     }
 
-    /// Starts a request on a new thread while the window is full; returns once the sender is
-    /// waiting (its `tick` ran, which it does only while waiting for a slot).
-    private func parkRequest(
-        in slots: InFlightWindow, startedOn: ThreadBox, outcome: ErrorBox, returned: DispatchSemaphore
-    ) throws {
-        let waiting = DispatchSemaphore(value: 0)
-        Thread {
-            var told = false
-            do {
-                try slots.start({ startedOn.set(Thread.current) }, interval: .milliseconds(5), tick: {
-                    if !told { told = true; waiting.signal() }
-                })
-            } catch {
-                outcome.set(error)
-            }
-            returned.signal()
-        }.start()
-        XCTAssertEqual(waiting.wait(timeout: .now() + 10), .success, "the sender waits for a slot")
-        XCTAssertNil(startedOn.get(), "nothing starts while the window is full")
+    /// What a test sees of a request started on a sender thread of its own.
+    private struct WaitingRequest {
+        /// The thread that ran the request's start, once one did.
+        let startedOn = ThreadBox()
+        /// What `start` threw, if it did.
+        let outcome = ErrorBox()
+        /// Signalled when `start` returned or threw.
+        let returned = DispatchSemaphore(value: 0)
     }
 
-    /// A request that finds the window full is started by the reply that frees a slot, on the
-    /// thread delivering it, so its sender need not be woken first; the sender returns after.
-    func testWaitingRequestIsStartedByTheReplyThatFreesASlot() throws {
+    /// A window of 1 with one request in flight (started at once, on this thread), and a second
+    /// request started on a new thread; returns once that sender waits for a slot (its `tick`
+    /// ran, which it does only while waiting).
+    private func windowWithWaitingRequest() throws -> (InFlightWindow, WaitingRequest) {
         let slots = InFlightWindow(limit: 1)
         let here = Thread.current
         let first = ThreadBox()
         try slots.start({ first.set(Thread.current) }, interval: .seconds(1), tick: {})
         XCTAssertTrue(first.get() === here, "a free slot: started at once, on the sender's thread")
-        let (startedOn, outcome, returned) = (ThreadBox(), ErrorBox(), DispatchSemaphore(value: 0))
-        try parkRequest(in: slots, startedOn: startedOn, outcome: outcome, returned: returned)
 
+        let request = WaitingRequest()
+        let waiting = DispatchSemaphore(value: 0)
+        Thread {
+            var told = false
+            do {
+                try slots.start({ request.startedOn.set(Thread.current) }, interval: .milliseconds(5), tick: {
+                    if !told { told = true; waiting.signal() }
+                })
+            } catch {
+                request.outcome.set(error)
+            }
+            request.returned.signal()
+        }.start()
+        XCTAssertEqual(waiting.wait(timeout: .now() + 10), .success, "the sender waits for a slot")
+        XCTAssertNil(request.startedOn.get(), "nothing starts while the window is full")
+        return (slots, request)
+    }
+
+    /// A request that finds the window full is started by the reply that frees a slot, on the
+    /// thread delivering it, so its sender need not be woken first; the sender returns after.
+    func testWaitingRequestIsStartedByTheReplyThatFreesASlot() throws {
+        let (slots, request) = try windowWithWaitingRequest()
         let replyThread = Thread { slots.complete(error: nil) }
         replyThread.start()
-        XCTAssertEqual(returned.wait(timeout: .now() + 10), .success)
-        XCTAssertTrue(startedOn.get() === replyThread, "started by the thread that freed the slot")
-        XCTAssertNil(outcome.get())
+        XCTAssertEqual(request.returned.wait(timeout: .now() + 10), .success)
+        XCTAssertTrue(request.startedOn.get() === replyThread, "started by the thread that freed the slot")
+        XCTAssertNil(request.outcome.get())
         XCTAssertEqual(slots.inFlight, 1)
     }
 
     /// A request in flight fails while another waits: the waiting one is not started, and its
     /// sender gets the failure.
     func testWaitingRequestIsNotStartedAfterAFailure() throws {
-        let slots = InFlightWindow(limit: 1)
-        try slots.start({}, interval: .seconds(1), tick: {})
-        let (startedOn, outcome, returned) = (ThreadBox(), ErrorBox(), DispatchSemaphore(value: 0))
-        try parkRequest(in: slots, startedOn: startedOn, outcome: outcome, returned: returned)
-
+        let (slots, request) = try windowWithWaitingRequest()
         slots.complete(error: ConnectionLostException("lost"))
-        XCTAssertEqual(returned.wait(timeout: .now() + 10), .success)
-        XCTAssertNil(startedOn.get())
-        XCTAssertTrue(outcome.get() is ConnectionLostException)
+        XCTAssertEqual(request.returned.wait(timeout: .now() + 10), .success)
+        XCTAssertNil(request.startedOn.get())
+        XCTAssertTrue(request.outcome.get() is ConnectionLostException)
         XCTAssertEqual(slots.inFlight, 0)
     }
 
     /// A larger limit starts a waiting request, on the thread that set it.
     func testGrowingTheLimitStartsAWaitingRequest() throws {
-        let slots = InFlightWindow(limit: 1)
-        try slots.start({}, interval: .seconds(1), tick: {})
-        let (startedOn, outcome, returned) = (ThreadBox(), ErrorBox(), DispatchSemaphore(value: 0))
-        try parkRequest(in: slots, startedOn: startedOn, outcome: outcome, returned: returned)
-
+        let (slots, request) = try windowWithWaitingRequest()
         slots.setLimit(2)
-        XCTAssertTrue(startedOn.get() === Thread.current)
-        XCTAssertEqual(returned.wait(timeout: .now() + 10), .success)
+        XCTAssertTrue(request.startedOn.get() === Thread.current)
+        XCTAssertEqual(request.returned.wait(timeout: .now() + 10), .success)
         XCTAssertEqual(slots.inFlight, 2)
     }
 

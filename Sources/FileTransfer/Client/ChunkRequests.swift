@@ -149,16 +149,17 @@ final class ChunkRequests: @unchecked Sendable {
                 return
             }
             let length = piece.length
-            let mark = SentMark()
-            if let auto {
-                // The sent callback is registered first: it runs before the reply callback.
+            // With --window auto: when the request went out (the sent callback is registered
+            // first, so it runs before the reply callback).
+            let mark = auto.map { _ in SentMark() }
+            if let auto, let mark {
                 future.addSentCallback { _, synchronously in mark.set(synchronously ? early! : auto.mark()) }
             }
             future.addDoneCallback { f in
                 let error = (try? f.exception()) ?? nil
                 if error == nil {
                     counters.ack(length)
-                    if let auto, let sent = mark.get() { slots.setLimit(auto.replied(sent, bytes: length)) }
+                    if let auto, let sent = mark?.get() { slots.setLimit(auto.replied(sent, bytes: length)) }
                     onReply?(length, .now)
                 }
                 slots.complete(error: error)

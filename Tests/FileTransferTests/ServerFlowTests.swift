@@ -170,7 +170,8 @@ final class ServerFlowTests: ServerTestCase {
             for entry in window { _ = settle(entry) }
         }
         defer { gate.release() }
-        XCTAssertTrue(gate.waitForArrivals(2), "both workers are writing")
+        // One upload's chunks go through one worker at a time; the others wait in the queue.
+        XCTAssertTrue(gate.waitForArrivals(1), "a worker is writing")
 
         let stopped = DispatchSemaphore(value: 0)
         Thread.detachNewThread {

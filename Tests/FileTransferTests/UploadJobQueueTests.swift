@@ -30,6 +30,86 @@ final class UploadJobQueueTests: XCTestCase {
         queue.shutdown()
     }
 
+    /// What jobs of several keys did: the order each key's jobs ran in, the threads they ran
+    /// on, and whether two jobs of one key ever ran at once.
+    final class KeyLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var order: [String: [Int]] = [:]
+        private var threads: [String: [Thread]] = [:]
+        private var running: [String: Int] = [:]
+        private(set) var overlaps = 0
+
+        func begin(_ key: String, _ value: Int) {
+            lock.withLock {
+                running[key, default: 0] += 1
+                if running[key, default: 0] > 1 { overlaps += 1 }
+                order[key, default: []].append(value)
+                threads[key, default: []].append(Thread.current)
+            }
+        }
+        func end(_ key: String) { lock.withLock { running[key, default: 0] -= 1 } }
+        func order(_ key: String) -> [Int] { lock.withLock { order[key] ?? [] } }
+        func threads(_ key: String) -> [Thread] { lock.withLock { threads[key] ?? [] } }
+        var overlapCount: Int { lock.withLock { overlaps } }
+    }
+
+    func testJobsOfOneKeyRunOneAtATimeInSubmissionOrder() {
+        let queue = UploadJobQueue(capacity: 3, workers: 2)
+        let log = KeyLog()
+        DispatchQueue.concurrentPerform(iterations: 4) { submitter in
+            let key = "upload-\(submitter)"
+            for i in 0..<300 {
+                queue.submit(key: key) {
+                    log.begin(key, i)
+                    log.end(key)
+                }
+            }
+        }
+        queue.waitUntilIdle()
+        XCTAssertEqual(log.overlapCount, 0)
+        for submitter in 0..<4 { XCTAssertEqual(log.order("upload-\(submitter)"), Array(0..<300)) }
+        XCTAssertLessThanOrEqual(queue.maxDepth, 3)
+        queue.shutdown()
+    }
+
+    func testAJobWaitingForItsKeyIsRunByTheWorkerThatRanTheOneBeforeWhileOtherKeysRun() {
+        let queue = UploadJobQueue(capacity: 8, workers: 2)
+        let log = KeyLog()
+        let release = DispatchSemaphore(value: 0)
+        let firstStarted = DispatchSemaphore(value: 0)
+        let otherKeyRan = DispatchSemaphore(value: 0)
+        queue.submit(key: "a") {
+            log.begin("a", 0)
+            firstStarted.signal()
+            release.wait()
+            log.end("a")
+        }
+        firstStarted.wait()
+        for i in 1...2 {
+            queue.submit(key: "a") {
+                log.begin("a", i)
+                log.end("a")
+            }
+        }
+        // Another key does not wait for "a": the idle worker runs it while "a" is held.
+        queue.submit(key: "b") {
+            log.begin("b", 0)
+            log.end("b")
+            otherKeyRan.signal()
+        }
+        XCTAssertEqual(otherKeyRan.wait(timeout: .now() + 10), .success, "key b ran while key a was held")
+        XCTAssertEqual(queue.depth, 2, "the two later jobs of key a wait")
+        release.signal()
+        queue.waitUntilIdle()
+        XCTAssertEqual(log.order("a"), [0, 1, 2])
+        let a = log.threads("a"), b = log.threads("b")
+        XCTAssertEqual(a.count, 3)
+        XCTAssertTrue(a.allSatisfy { $0 === a[0] }, "key a stayed on the worker that ran its first job")
+        XCTAssertEqual(b.count, 1)
+        XCTAssertFalse(b[0] === a[0])
+        queue.shutdown()
+    }
+
     func testAFullQueueBlocksTheSubmitterUntilAWorkerTakesAJob() {
         let queue = UploadJobQueue(capacity: 1, workers: 1)
         let release = DispatchSemaphore(value: 0)

@@ -8,8 +8,11 @@ import NIOCore
 /// reading from connections before that happens; the blocking only catches the few requests
 /// that were already read when reading paused.
 ///
-/// Workers take jobs in order and run them one at a time each; `workerCount` jobs may run at
-/// once. `shutdown` lets every waiting job run, then stops the workers.
+/// Workers take the first job that may start, one at a time each; `workerCount` jobs may run
+/// at once. Jobs submitted with the same key run one at a time, in the order they were
+/// submitted: the worker that finishes one takes the next, so an upload's chunks stream through
+/// one worker without another being woken only to wait for it, while other keys (other
+/// uploads) run beside it. `shutdown` lets every waiting job run, then stops the workers.
 public final class UploadJobQueue: @unchecked Sendable {
     public typealias Job = @Sendable () -> Void
 
@@ -18,7 +21,10 @@ public final class UploadJobQueue: @unchecked Sendable {
     public let workerCount: Int
 
     private let condition = NSCondition()
-    private var waiting = CircularBuffer<Job>()
+    private var waiting = CircularBuffer<(key: String?, job: Job)>()
+    /// Keys of the jobs running now: a job whose key is here, or behind a waiting job of the
+    /// same key, waits.
+    private var runningKeys = Set<String>()
     private var running = 0
     private var peakWaiting = 0
     private var submitted = 0
@@ -58,9 +64,10 @@ public final class UploadJobQueue: @unchecked Sendable {
 
     // MARK: Jobs
 
-    /// Queues `job`, waiting while the queue is full. After `shutdown` began, the job runs on
-    /// the calling thread instead (nothing is lost).
-    public func submit(_ job: @escaping Job) {
+    /// Queues `job`, waiting while the queue is full. Jobs with the same non-nil `key` run one
+    /// at a time, in submission order. After `shutdown` began, the job runs on the calling
+    /// thread instead (nothing is lost).
+    public func submit(key: String? = nil, _ job: @escaping Job) {
         condition.lock()
         blockedSubmitters += 1
         while !stopping && waiting.count >= capacity {
@@ -74,10 +81,11 @@ public final class UploadJobQueue: @unchecked Sendable {
             job()
             return
         }
-        waiting.append(job)
+        waiting.append((key, job))
         submitted += 1
         peakWaiting = max(peakWaiting, waiting.count)
-        if idleWorkers > 0 { wakeOneWorker() }
+        // A job that must wait for another of its key is taken by the worker running that one.
+        if idleWorkers > 0 && isRunnable(waiting.count - 1) { wakeOneWorker() }
         condition.unlock()
     }
 
@@ -104,32 +112,53 @@ public final class UploadJobQueue: @unchecked Sendable {
         let leftovers = Array(waiting)
         waiting.removeAll()
         condition.unlock()
-        for job in leftovers { job() }
+        for item in leftovers { item.job() }
     }
 
     private func workerLoop() {
         condition.lock()
         while true {
-            while waiting.isEmpty && !stopping {
+            var next = firstRunnableIndex()
+            while next == nil && !stopping {
                 idleWorkers += 1
                 condition.wait()
                 idleWorkers -= 1
+                next = firstRunnableIndex()
             }
-            if waiting.isEmpty {  // stopping and drained
+            guard let index = next else {
+                // Stopping, and whatever still waits follows a job running on another worker,
+                // which takes it once done.
                 liveWorkers -= 1
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            let job = waiting.removeFirst()
+            let (key, job) = waiting.remove(at: waiting.index(waiting.startIndex, offsetBy: index))
+            if let key { runningKeys.insert(key) }
             running += 1
             if fullWaiters > 0 { condition.broadcast() }  // room for a blocked submitter
+            if idleWorkers > 0 && firstRunnableIndex() != nil { wakeOneWorker() }  // more for another worker
             condition.unlock()
             job()
             condition.lock()
             running -= 1
+            if let key { runningKeys.remove(key) }
             if idleWaiters > 0 && waiting.isEmpty && running == 0 { condition.broadcast() }
         }
+    }
+
+    /// The position in `waiting` of the first job that may start now. Called with the lock held.
+    private func firstRunnableIndex() -> Int? {
+        (0..<waiting.count).first(where: isRunnable)
+    }
+
+    /// Whether the job at `position` in `waiting` may start now: it has no key, or none of its
+    /// key runs or waits ahead of it. Called with the lock held.
+    private func isRunnable(_ position: Int) -> Bool {
+        let start = waiting.startIndex
+        guard let key = waiting[waiting.index(start, offsetBy: position)].key else { return true }
+        if runningKeys.contains(key) { return false }
+        return !waiting[start..<waiting.index(start, offsetBy: position)].contains { $0.key == key }
     }
 
     /// Wakes one sleeping worker; if other kinds of waiters sleep too, everyone (a signal might

@@ -33,7 +33,8 @@ final class UploadServantImpl: UploadServant {
     func send(offset: Int64, bytes: ByteBuffer, current: Current) throws -> Future<Void> {
         let upload = try openUpload(current)
         try checkRange(upload, offset: offset, length: Int64(bytes.readableBytes), operation: current.operation)
-        return enqueue(upload, offset: offset, operation: current.operation) { bytes }
+        // Raw chunks of one upload go through one worker at a time, in order (see `enqueue`).
+        return enqueue(upload, offset: offset, operation: current.operation, inOrder: true) { bytes }
     }
 
     func sendCompressed(offset: Int64, length: Int32, zlibData: ByteBuffer, current: Current) throws -> Future<Void> {
@@ -46,7 +47,7 @@ final class UploadServantImpl: UploadServant {
             throw error.transferError
         }
         try checkRange(upload, offset: offset, length: Int64(length), operation: current.operation)
-        return enqueue(upload, offset: offset, operation: current.operation) { () throws -> ByteBuffer in
+        return enqueue(upload, offset: offset, operation: current.operation, inOrder: false) { () throws -> ByteBuffer in
             do throws(ChunkInflater.Failure) {
                 return try ChunkInflater.inflate(zlibData, length: Int(length))
             } catch {
@@ -109,13 +110,17 @@ final class UploadServantImpl: UploadServant {
     }
 
     /// Queues the job that produces the chunk's bytes and writes them; its future is the reply.
-    private func enqueue(_ upload: UploadHandle, offset: Int64, operation: String,
+    /// With `inOrder` the upload's jobs run one at a time in arrival order, each taken by the
+    /// worker that finished the one before: the writes to one file are serialised anyway, and a
+    /// second worker would only be woken to wait for the first. Without it (compressed chunks)
+    /// the workers inflate in parallel, and the upload's write serializer orders the writes.
+    private func enqueue(_ upload: UploadHandle, offset: Int64, operation: String, inOrder: Bool,
                          bytes: @escaping @Sendable () throws -> ByteBuffer) -> Future<Void> {
         let done = Future<Void>()
         let store = self.store
         let beforeWrite = self.beforeWrite
         let logger = self.logger
-        jobs.submit {
+        jobs.submit(key: inOrder ? upload.id : nil) {
             do {
                 let data = try bytes()
                 beforeWrite?(upload.id, offset)

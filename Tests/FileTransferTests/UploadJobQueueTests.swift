@@ -110,6 +110,35 @@ final class UploadJobQueueTests: XCTestCase {
         queue.shutdown()
     }
 
+    func testShutdownRunsTheJobsWaitingForTheirKey() {
+        let queue = UploadJobQueue(capacity: 8, workers: 2)
+        let log = KeyLog()
+        let release = DispatchSemaphore(value: 0)
+        let firstStarted = DispatchSemaphore(value: 0)
+        queue.submit(key: "a") {
+            log.begin("a", 0)
+            firstStarted.signal()
+            release.wait()
+            log.end("a")
+        }
+        firstStarted.wait()
+        for i in 1...2 {
+            queue.submit(key: "a") {
+                log.begin("a", i)
+                log.end("a")
+            }
+        }
+        let stopped = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            queue.shutdown()  // the idle worker finds nothing it may run and leaves
+            stopped.signal()
+        }
+        XCTAssertEqual(stopped.wait(timeout: .now() + 0.2), .timedOut, "shutdown waits for the held job")
+        release.signal()
+        XCTAssertEqual(stopped.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(log.order("a"), [0, 1, 2])
+    }
+
     func testAFullQueueBlocksTheSubmitterUntilAWorkerTakesAJob() {
         let queue = UploadJobQueue(capacity: 1, workers: 1)
         let release = DispatchSemaphore(value: 0)

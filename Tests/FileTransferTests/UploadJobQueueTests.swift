@@ -72,12 +72,13 @@ final class UploadJobQueueTests: XCTestCase {
         queue.shutdown()
     }
 
-    func testAJobWaitingForItsKeyIsRunByTheWorkerThatRanTheOneBeforeWhileOtherKeysRun() {
+    /// A queue of two workers, one running the first job of key "a" until `release` is
+    /// signalled, with two more jobs of "a" submitted behind it; `log` records all three.
+    private func queueHoldingKeyAWithTwoMoreWaiting() -> (UploadJobQueue, KeyLog, DispatchSemaphore) {
         let queue = UploadJobQueue(capacity: 8, workers: 2)
         let log = KeyLog()
         let release = DispatchSemaphore(value: 0)
         let firstStarted = DispatchSemaphore(value: 0)
-        let otherKeyRan = DispatchSemaphore(value: 0)
         queue.submit(key: "a") {
             log.begin("a", 0)
             firstStarted.signal()
@@ -91,6 +92,12 @@ final class UploadJobQueueTests: XCTestCase {
                 log.end("a")
             }
         }
+        return (queue, log, release)
+    }
+
+    func testAJobWaitingForItsKeyIsRunByTheWorkerThatRanTheOneBeforeWhileOtherKeysRun() {
+        let (queue, log, release) = queueHoldingKeyAWithTwoMoreWaiting()
+        let otherKeyRan = DispatchSemaphore(value: 0)
         // Another key does not wait for "a": the idle worker runs it while "a" is held.
         queue.submit(key: "b") {
             log.begin("b", 0)
@@ -111,23 +118,7 @@ final class UploadJobQueueTests: XCTestCase {
     }
 
     func testShutdownRunsTheJobsWaitingForTheirKey() {
-        let queue = UploadJobQueue(capacity: 8, workers: 2)
-        let log = KeyLog()
-        let release = DispatchSemaphore(value: 0)
-        let firstStarted = DispatchSemaphore(value: 0)
-        queue.submit(key: "a") {
-            log.begin("a", 0)
-            firstStarted.signal()
-            release.wait()
-            log.end("a")
-        }
-        firstStarted.wait()
-        for i in 1...2 {
-            queue.submit(key: "a") {
-                log.begin("a", i)
-                log.end("a")
-            }
-        }
+        let (queue, log, release) = queueHoldingKeyAWithTwoMoreWaiting()
         let stopped = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             queue.shutdown()  // the idle worker finds nothing it may run and leaves

@@ -152,8 +152,8 @@ final class ChunkRequests: @unchecked Sendable {
             // With --window auto: when the request went out (the sent callback is registered
             // first, so it runs before the reply callback).
             let mark = auto.map { _ in SentMark() }
-            if let auto, let mark {
-                future.addSentCallback { _, synchronously in mark.set(synchronously ? early! : auto.mark()) }
+            if let auto, let mark, let early {
+                future.addSentCallback { _, synchronously in mark.set(synchronously ? early : auto.mark()) }
             }
             future.addDoneCallback { f in
                 let error = (try? f.exception()) ?? nil

@@ -38,7 +38,7 @@ final class FrameReadBuffers: @unchecked Sendable {
             lentHeader = nil
             lostLentBuffer = true
         }
-        if !lostLentBuffer, isLendable, let frame = partial.take() {
+        if !lostLentBuffer, awaitedBytes != nil, let frame = partial.take() {
             lentHeader = frame.header
             return frame.bytes
         }
@@ -52,14 +52,10 @@ final class FrameReadBuffers: @unchecked Sendable {
     /// The bytes the message being assembled still misses, when the next read should wait for
     /// them (it would be lent the message's buffer); nil when any bytes are worth a read.
     var awaitedBytes: Int? {
-        guard isLendable, let frame = partial else { return nil }
-        return Int(frame.header.messageSize) - frame.bytes.readableBytes
-    }
-
-    private var isLendable: Bool {
-        guard let frame = partial else { return false }
+        guard let frame = partial else { return nil }
         let missing = Int(frame.header.messageSize) - frame.bytes.readableBytes
-        return missing >= Self.minimumDirectRead && frame.bytes.readerIndex == 0 && frame.bytes.writableBytes == missing
+        let lendable = missing >= Self.minimumDirectRead && frame.bytes.readerIndex == 0 && frame.bytes.writableBytes == missing
+        return lendable ? missing : nil
     }
 
     /// Takes in a buffer NIO has read into. A lent buffer becomes the message being assembled

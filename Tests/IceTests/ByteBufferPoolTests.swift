@@ -47,6 +47,30 @@ final class ByteBufferPoolTests: XCTestCase {
         XCTAssertEqual(pool.count, 1)
     }
 
+    func testAlignedBufferHasExactlyTheCapacityAndTheChosenByteOnACacheLine() throws {
+        let pool = ByteBufferPool()
+        for (capacity, alignedOffset) in [(100_000, 0), (100_000, 1), (70_001, 63), (100_000, 100_000), (100, 100)] {
+            let buffer = pool.takeAligned(capacity: capacity, alignedOffset: alignedOffset, allocator: allocator)
+            XCTAssertEqual(buffer.readableBytes, 0)
+            XCTAssertEqual(buffer.capacity, capacity)
+            let start = try XCTUnwrap(buffer.withUnsafeReadableBytes { $0.baseAddress })
+            XCTAssertEqual(UInt(bitPattern: start + alignedOffset) % UInt(ByteBufferPool.alignment), 0, "offset \(alignedOffset)")
+            pool.recycle(buffer)
+        }
+    }
+
+    func testAlignedBuffersOfOneSizeAreReusedWhereTheyAre() throws {
+        let pool = ByteBufferPool()
+        var buffer = pool.takeAligned(capacity: 100_000, alignedOffset: 100_000, allocator: allocator)
+        buffer.writeString("first")
+        let first = storage(buffer)
+        pool.recycle(buffer)
+        buffer = ByteBuffer()
+        let again = pool.takeAligned(capacity: 100_000, alignedOffset: 100_000, allocator: allocator)
+        XCTAssertEqual(storage(again), first)
+        XCTAssertEqual(again.readableBytes, 0)
+    }
+
     func testBuffersMoreThanTwiceTheRequestAreKeptForLargerOnes() {
         let pool = ByteBufferPool()
         pool.recycle(allocator.buffer(capacity: 1 << 20))

@@ -47,14 +47,28 @@ final class FrameDecoderTests: XCTestCase {
         XCTAssertNotEqual(frame2.flatMap { baseAddress($0.bytes) }, firstStorage)
         XCTAssertEqual(pool.count, 2)
 
-        // Once released, the first buffer is lent again.
+        // Once released, the first buffer is lent again (a message of the same size lands at the
+        // same place in it).
         frame1 = nil
-        let third = message(id: 3, count: 190_000, fill: 0xC3)
+        let third = message(id: 3, count: 200_000, fill: 0xC3)
         try feed(channel, third, in: 100_000)
         let frame3 = try channel.readInbound(as: IceFrame.self)
         XCTAssertEqual(frame3.map { Array($0.bytes.readableBytesView) }, third)
         XCTAssertEqual(frame3.flatMap { baseAddress($0.bytes) }, firstStorage)
         XCTAssertEqual(pool.count, 2)
+        XCTAssertTrue(try channel.finish().isClean)
+    }
+
+    func testLargeMessageEndsOnACacheLine() throws {
+        let channel = EmbeddedChannel(handler: IceFrameDecoder(messageSizeMax: 1 << 20, pool: ByteBufferPool()))
+        for (id, count) in [(1, 100_000), (2, 100_001), (3, 100_037)] {
+            let bytes = message(id: Int32(id), count: count, fill: 0x5A)
+            try feed(channel, bytes, in: 65_536)
+            let frame = try XCTUnwrap(try channel.readInbound(as: IceFrame.self))
+            XCTAssertEqual(Array(frame.bytes.readableBytesView), bytes)
+            let end = try XCTUnwrap(frame.bytes.withUnsafeReadableBytes { bytes in bytes.baseAddress.map { $0 + bytes.count } })
+            XCTAssertEqual(UInt(bitPattern: end) % UInt(ByteBufferPool.alignment), 0, "message \(id)")
+        }
         XCTAssertTrue(try channel.finish().isClean)
     }
 

@@ -55,7 +55,7 @@ struct ChunkReader {
         while offset < size {
             let start = offset
             let count = Int(min(Int64(chunkSize), size - start))
-            var buffer = buffers.take(capacity: count, allocator: allocator)
+            var buffer = buffers.takeAligned(capacity: count, allocator: allocator)
             defer { buffers.recycle(buffer) }
             try LocalFileRead.append(count: count, at: start, of: fd, path: path, to: &buffer)
             buffer.withUnsafeReadableBytes { bytes in

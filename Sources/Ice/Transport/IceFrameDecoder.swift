@@ -119,18 +119,14 @@ final class IceFrameDecoder: ChannelInboundHandler {
     }
 
     /// An empty buffer for a message of `size` bytes. When the whole message is allowed up
-    /// front, the buffer's capacity is exactly `size`, so a read into it stops at the message's end.
+    /// front, its capacity is exactly `size`, so a read into it stops at the message's end, and
+    /// it ends on a cache line: a large message commonly ends with its bulk (`send`'s byte
+    /// sequence), which then starts on one too when its size is a multiple of the line.
     private func messageBuffer(size: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let capacity = min(size, Self.maxUpfrontAllocation)
-        var bytes = pool.take(capacity: capacity, allocator: allocator)
-        guard capacity == size, bytes.capacity > size else { return bytes }
-        bytes.moveWriterIndex(to: size)
-        guard var exact = bytes.readSlice(length: size) else {
-            bytes.clear()
-            return bytes
+        guard size <= Self.maxUpfrontAllocation else {
+            return pool.take(capacity: Self.maxUpfrontAllocation, allocator: allocator)
         }
-        exact.moveWriterIndex(to: 0)
-        return exact
+        return pool.takeAligned(capacity: size, alignedOffset: size, allocator: allocator)
     }
 
     /// The next 14 header bytes, or nil once `input` is used up short of them (kept for later).

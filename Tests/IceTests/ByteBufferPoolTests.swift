@@ -54,7 +54,7 @@ final class ByteBufferPoolTests: XCTestCase {
             XCTAssertEqual(buffer.readableBytes, 0)
             XCTAssertEqual(buffer.capacity, capacity)
             let start = try XCTUnwrap(buffer.withUnsafeReadableBytes { $0.baseAddress })
-            XCTAssertEqual(UInt(bitPattern: start + alignedOffset) % UInt(ByteBufferPool.alignment), 0, "offset \(alignedOffset)")
+            XCTAssertEqual(UInt(bitPattern: start + alignedOffset) % UInt(CacheLine.size), 0, "offset \(alignedOffset)")
             pool.recycle(buffer)
         }
     }

@@ -67,7 +67,7 @@ final class FrameDecoderTests: XCTestCase {
             let frame = try XCTUnwrap(try channel.readInbound(as: IceFrame.self))
             XCTAssertEqual(Array(frame.bytes.readableBytesView), bytes)
             let end = try XCTUnwrap(frame.bytes.withUnsafeReadableBytes { bytes in bytes.baseAddress.map { $0 + bytes.count } })
-            XCTAssertEqual(UInt(bitPattern: end) % UInt(ByteBufferPool.alignment), 0, "message \(id)")
+            XCTAssertEqual(UInt(bitPattern: end) % UInt(CacheLine.size), 0, "message \(id)")
         }
         XCTAssertTrue(try channel.finish().isClean)
     }

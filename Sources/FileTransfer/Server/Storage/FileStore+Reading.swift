@@ -1,3 +1,4 @@
+import Ice
 import NIOCore
 
 #if canImport(Glibc)
@@ -74,8 +75,8 @@ extension FileStore {
             throw .range(reason: "offset \(offset) is outside the file, whose size is \(size) bytes; read from an offset between 0 and the size", offset: offset, length: length, size: size)
         }
         let count = Int(min(Int64(length), size - offset))
-        var buffer = ByteBufferAllocator().buffer(capacity: count)
-        guard count > 0 else { return buffer }
+        guard count > 0 else { return ByteBuffer() }
+        var buffer = readBuffers.takeAligned(capacity: count, allocator: ByteBufferAllocator())
         var failure: SystemCallError?
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw -> Int in
             do throws(SystemCallError) {
@@ -89,6 +90,7 @@ extension FileStore {
         if let failure {
             throw .storage(failure, while: "reading \"\(target.relative)\"")
         }
+        readBuffers.recycle(buffer)
         return buffer
     }
 

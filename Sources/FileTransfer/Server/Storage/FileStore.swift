@@ -1,3 +1,4 @@
+import Ice
 import Logging
 import NIOCore
 
@@ -41,6 +42,9 @@ public final class FileStore: Sendable {
     let validator: PathValidator
     let logger: Logger
     let checksums = ChecksumCache()
+    /// The buffers `read` returns, lent again once their reply has gone (a fresh 1 MiB buffer
+    /// per read costs its pages' faults and zeroing).
+    let readBuffers = ByteBufferPool(maxBytes: 16 << 20)
 
     /// What `open` decides under one lock. Uploads are added and removed only through it (so
     /// `byPath` and the index agree), but are kept in `index`, which has a lock of its own.

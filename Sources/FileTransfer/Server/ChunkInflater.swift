@@ -18,14 +18,15 @@ enum ChunkInflater {
         case trailingData(count: Int)
     }
 
-    /// The inflated bytes, exactly `length` of them.
-    static func inflate(_ zlibData: ByteBuffer, length: Int) throws(Failure) -> ByteBuffer {
+    /// The inflated bytes, exactly `length` of them, in a buffer from `buffers` (given back to
+    /// it, so lent again once the caller releases the bytes).
+    static func inflate(_ zlibData: ByteBuffer, length: Int, buffers: ByteBufferPool) throws(Failure) -> ByteBuffer {
         precondition(length >= 0)
         guard zlibData.readableBytes > 0 else { throw .truncated(actual: 0) }
         var input = zlibData
         // One spare byte: a stream that fills it is longer than announced. Aligned, to be
         // written to the file faster.
-        var output = ByteBufferAllocator().alignedBuffer(capacity: length + 1)
+        var output = buffers.takeAligned(capacity: length + 1, allocator: ByteBufferAllocator())
         let decompressor: ZlibDecompressor
         do {
             decompressor = try ZlibDecompressor(algorithm: .zlib)
@@ -58,6 +59,7 @@ enum ChunkInflater {
         if probe.readableBytes > 0 { throw .tooLong }
         if output.readableBytes != length { throw .wrongLength(actual: output.readableBytes) }
         if input.readableBytes > 0 { throw .trailingData(count: input.readableBytes) }
+        buffers.recycle(output)
         return output
     }
 

@@ -13,6 +13,9 @@ final class UploadServantImpl: UploadServant {
     let maxChunkSize: Int32
     let beforeWrite: (@Sendable (String, Int64) -> Void)?
     let logger: Logger
+    /// The buffers compressed chunks are inflated into, lent again once written (a fresh one per
+    /// chunk would cost its pages' faults: ftserver maps each large allocation on its own).
+    let inflated = ByteBufferPool(maxBytes: 16 << 20)
 
     init(store: FileStore, jobs: UploadJobQueue, config: FileServerConfig, logger: Logger) {
         self.store = store
@@ -49,7 +52,7 @@ final class UploadServantImpl: UploadServant {
         try checkRange(upload, offset: offset, length: Int64(length), operation: current.operation)
         return enqueue(upload, offset: offset, operation: current.operation, inOrder: false) { () throws -> ByteBuffer in
             do throws(ChunkInflater.Failure) {
-                return try ChunkInflater.inflate(zlibData, length: Int(length))
+                return try ChunkInflater.inflate(zlibData, length: Int(length), buffers: self.inflated)
             } catch {
                 let integrityError = error.transferError(offset: offset, length: length)
                 self.logger.warning("request failed", metadata: [

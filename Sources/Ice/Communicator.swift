@@ -17,6 +17,9 @@ public final class Communicator: @unchecked Sendable {
     /// Reusable buffers for large inbound messages, shared by all connections.
     let framePool = ByteBufferPool()
     private(set) var connectionFactory: OutgoingConnectionFactory!
+    /// The pools trimmed every `Ice.BufferPool.TrimInterval`, held weakly.
+    private let trimmedPools = NIOLockedValueBox<[WeakBufferPool]>([])
+    private let trimTask: RepeatedTask?
 
     private let lock = NIOLock()
     private var adapters: [String: ObjectAdapter] = [:]
@@ -41,7 +44,31 @@ public final class Communicator: @unchecked Sendable {
         self.eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoopThreads)
         self.serverThreadPool = NIOThreadPool(numberOfThreads: settings.serverThreadPoolSize)
         serverThreadPool.start()
+        let pools = trimmedPools
+        let frames = WeakBufferPool(framePool)
+        pools.withLockedValue { $0.append(frames) }
+        let interval = TimeAmount.milliseconds(Int64(settings.bufferTrimInterval))
+        self.trimTask = settings.bufferTrimInterval > 0
+            ? eventLoopGroup.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in Communicator.trim(pools) }
+            : nil
         self.connectionFactory = OutgoingConnectionFactory(communicator: self)
+    }
+
+    // MARK: Buffers
+
+    /// Trims `pool` with the communicator's own buffer pools, every `Ice.BufferPool.TrimInterval`
+    /// milliseconds until the communicator is destroyed or the pool is gone: a buffer that
+    /// stayed unused for a whole interval is freed.
+    public func trimPeriodically(_ pool: ByteBufferPool) {
+        trimmedPools.withLockedValue { $0.append(WeakBufferPool(pool)) }
+    }
+
+    private static func trim(_ pools: NIOLockedValueBox<[WeakBufferPool]>) {
+        let alive = pools.withLockedValue { entries in
+            entries.removeAll { $0.pool == nil }
+            return entries.compactMap(\.pool)
+        }
+        for pool in alive { pool.trim() }
     }
 
     // MARK: Proxies
@@ -144,10 +171,18 @@ public final class Communicator: @unchecked Sendable {
         }
         guard first else { return }
         shutdown()
+        trimTask?.cancel()
         let all = lock.withLock { Array(adapters.values) }
         for a in all { a.destroy() }
         for f in connectionFactory.destroy() { _ = try? f.result(timeout: .seconds(5)) }
         try? serverThreadPool.syncShutdownGracefully()
         try? eventLoopGroup.syncShutdownGracefully()
     }
+}
+
+/// A pool `Communicator.trimPeriodically` trims while it exists.
+private struct WeakBufferPool: Sendable {
+    weak var pool: ByteBufferPool?
+
+    init(_ pool: ByteBufferPool) { self.pool = pool }
 }

@@ -95,6 +95,18 @@ final class ServerUploadTests: ServerTestCase {
         XCTAssertEqual(fileContents("text/log.txt"), data)
     }
 
+    func testTheServersIdleBuffersAreFreed() throws {
+        let server = try startServer(properties: ["--Ice.BufferPool.TrimInterval=20"])
+        let store = try connect(server)
+        let data = makeText(300_000)
+        let upload = try open(store, "idle/log.txt", size: data.count)
+        try upload.sendCompressed(offset: 0, length: Int32(data.count), zlibData: deflate(data))
+        XCTAssertEqual(try upload.commit(checksum: standardChecksum(data)).size, Int64(data.count))
+        XCTAssertEqual(Array(buffer: try store.read(path: "idle/log.txt", offset: 0, length: 300_000)), data)
+        let pools = [server.server.store.readBuffers, server.server.inflatedBuffers]
+        waitUntil("the server's buffer pools are empty") { pools.allSatisfy { $0.count == 0 } }
+    }
+
     func testBadCompressedChunksAreIntegrityErrorsAndTheUploadStaysUsable() throws {
         let server = try startServer()
         let store = try connect(server)

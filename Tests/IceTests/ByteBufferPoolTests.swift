@@ -71,6 +71,31 @@ final class ByteBufferPoolTests: XCTestCase {
         XCTAssertEqual(again.readableBytes, 0)
     }
 
+    func testTrimFreesTheFreeBuffersNotLentSinceTheTrimBefore() {
+        let size = 1 << 17  // NIO's allocator rounds capacities up to a power of two
+        let pool = ByteBufferPool(maxBytes: 4 * size)
+        pool.recycle(allocator.buffer(capacity: size))  // free from now on
+        var held: ByteBuffer? = allocator.buffer(capacity: size)
+        pool.recycle(held!)
+        XCTAssertEqual(pool.trim(), 0, "both were recycled in the period that ends")
+        pool.recycle(allocator.buffer(capacity: 2 * size))
+        XCTAssertEqual(pool.trim(), size, "only the free buffer from the period before; the held one is referenced")
+        XCTAssertEqual(pool.count, 2)
+        held = nil
+        XCTAssertEqual(pool.trim(), 3 * size)
+        XCTAssertEqual(pool.count, 0)
+
+        // A buffer lent and recycled again in a period outlives that period's trim.
+        pool.recycle(allocator.buffer(capacity: size))
+        pool.trim()
+        pool.recycle(pool.take(capacity: size, allocator: allocator))
+        XCTAssertEqual(pool.trim(), 0)
+        XCTAssertEqual(pool.trim(), size)
+        // What was trimmed no longer counts against `maxBytes`.
+        for _ in 0..<4 { pool.recycle(allocator.buffer(capacity: size)) }
+        XCTAssertEqual(pool.count, 4)
+    }
+
     func testBuffersMoreThanTwiceTheRequestAreKeptForLargerOnes() {
         let pool = ByteBufferPool()
         pool.recycle(allocator.buffer(capacity: 1 << 20))

@@ -34,6 +34,9 @@ public final class FileServer: @unchecked Sendable {
     public let store: FileStore
     /// The write jobs (statistics for monitoring and tests).
     public let jobs: UploadJobQueue
+    /// The buffers compressed chunks are inflated into, lent again once written (a fresh one per
+    /// chunk would cost its pages' faults: ftserver maps each large allocation on its own).
+    let inflatedBuffers = ByteBufferPool(maxBytes: 16 << 20)
     let logger: Logger
 
     private enum State { case created, started, stopping, stopped }
@@ -63,6 +66,8 @@ public final class FileServer: @unchecked Sendable {
             throw InitializationException("cannot use \(config.root) as the storage root: \(error.reason)")
         }
         jobs = UploadJobQueue(capacity: config.queueLimit, workers: config.workers)
+        communicator.trimPeriodically(store.readBuffers)
+        communicator.trimPeriodically(inflatedBuffers)
     }
 
     /// Reads the configuration from the communicator's properties (`FileServer.*`).
@@ -89,7 +94,8 @@ public final class FileServer: @unchecked Sendable {
             do {
                 try adapter.add(StoreServantImpl(store: store, logger: logger), identity: Self.storeIdentity)
                 try adapter.addDefaultServant(
-                    UploadServantImpl(store: store, jobs: jobs, config: config, logger: logger), category: Self.uploadCategory)
+                    UploadServantImpl(store: store, jobs: jobs, inflated: inflatedBuffers, config: config, logger: logger),
+                    category: Self.uploadCategory)
             } catch {
                 adapter.destroy()
                 throw error

@@ -13,13 +13,13 @@ final class UploadServantImpl: UploadServant {
     let maxChunkSize: Int32
     let beforeWrite: (@Sendable (String, Int64) -> Void)?
     let logger: Logger
-    /// The buffers compressed chunks are inflated into, lent again once written (a fresh one per
-    /// chunk would cost its pages' faults: ftserver maps each large allocation on its own).
-    let inflated = ByteBufferPool(maxBytes: 16 << 20)
+    /// The buffers compressed chunks are inflated into.
+    let inflated: ByteBufferPool
 
-    init(store: FileStore, jobs: UploadJobQueue, config: FileServerConfig, logger: Logger) {
+    init(store: FileStore, jobs: UploadJobQueue, inflated: ByteBufferPool, config: FileServerConfig, logger: Logger) {
         self.store = store
         self.jobs = jobs
+        self.inflated = inflated
         self.maxChunkSize = config.maxChunkSize
         self.beforeWrite = config.beforeWrite
         self.logger = logger

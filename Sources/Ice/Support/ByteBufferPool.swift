@@ -16,9 +16,20 @@ public final class ByteBufferPool: Sendable {
     /// The most bytes the pool holds, lent and free together.
     public let maxBytes: Int
 
+    private struct Entry {
+        var buffer: ByteBuffer
+        /// The `trim` period in which the buffer was recycled.
+        let recycledIn: Int
+
+        /// Nothing but the pool references it.
+        mutating func isFree() -> Bool { buffer.modifyIfUniquelyOwned { _ in true } == true }
+    }
+
     private struct State {
-        var buffers: [ByteBuffer] = []
+        var entries: [Entry] = []
         var bytes = 0
+        /// The number of `trim` calls so far.
+        var period = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -53,23 +64,39 @@ public final class ByteBufferPool: Sendable {
         guard buffer.capacity >= minimumSize else { return }
         state.withLockedValue { s in
             guard s.bytes + buffer.capacity <= maxBytes else { return }
-            s.buffers.append(buffer)
+            s.entries.append(Entry(buffer: buffer, recycledIn: s.period))
             s.bytes += buffer.capacity
         }
     }
 
+    /// Lets go of the free buffers that were not lent since the call before, and returns how
+    /// many bytes they held. Called periodically (see `Communicator.trimPeriodically`), it gives
+    /// back what a burst of traffic left behind once the pool has been idle for a period.
+    @discardableResult
+    public func trim() -> Int {
+        state.withLockedValue { s in
+            var freed = 0
+            for i in s.entries.indices.reversed() where s.entries[i].recycledIn < s.period && s.entries[i].isFree() {
+                freed += s.entries.remove(at: i).buffer.capacity
+            }
+            s.bytes -= freed
+            s.period += 1
+            return freed
+        }
+    }
+
     /// Number of buffers the pool holds (lent or free).
-    public var count: Int { state.withLockedValue { $0.buffers.count } }
+    public var count: Int { state.withLockedValue { $0.entries.count } }
 
     /// The free buffer recycled last among those with room for `capacity` bytes and at most
     /// twice that.
     private func takeFree(capacity: Int) -> ByteBuffer? {
         state.withLockedValue { s in
-            for i in s.buffers.indices.reversed() {
-                let c = s.buffers[i].capacity
-                guard c >= capacity, c <= 2 * capacity, s.buffers[i].modifyIfUniquelyOwned({ _ in true }) == true else { continue }
+            for i in s.entries.indices.reversed() {
+                let c = s.entries[i].buffer.capacity
+                guard c >= capacity, c <= 2 * capacity, s.entries[i].isFree() else { continue }
                 s.bytes -= c
-                return s.buffers.remove(at: i)
+                return s.entries.remove(at: i).buffer
             }
             return nil
         }

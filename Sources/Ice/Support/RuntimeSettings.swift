@@ -28,6 +28,9 @@ struct RuntimeSettings: Sendable {
     var acmTimeout: Int
     /// `Ice.Warn.Connections`.
     var warnConnections: Bool
+    /// How often, in milliseconds, buffer pools let go of buffers left unused since the time
+    /// before (`Ice.BufferPool.TrimInterval`, 30 000 by default; 0 never).
+    var bufferTrimInterval: Int
 
     init(_ p: Properties) {
         let kib = p.getPropertyAsIntWithDefault("Ice.MessageSizeMax", 1024)
@@ -49,5 +52,6 @@ struct RuntimeSettings: Sendable {
         compressionLevel = min(9, max(1, p.getPropertyAsIntWithDefault("Ice.Compression.Level", 1)))
         acmTimeout = max(1, p.getPropertyAsIntWithDefault("Ice.ACM.Timeout", 60))
         warnConnections = p.getPropertyAsIntWithDefault("Ice.Warn.Connections", 0) > 0
+        bufferTrimInterval = max(0, p.getPropertyAsIntWithDefault("Ice.BufferPool.TrimInterval", 30_000))
     }
 }

@@ -9,7 +9,8 @@ import NIOCore
 /// waiting in a job queue, say — has been released). Of the free buffers it lends the one
 /// recycled last, which is the likeliest to be still in the CPU's caches. Reusing buffers saves
 /// a large allocation, and the kernel's fresh zeroed pages behind it, per use; the pool never
-/// holds more than `maxBytes`, beyond which buffers are simply freed.
+/// holds more than `maxBytes`, beyond which buffers are simply freed, and `trim` frees those
+/// left unused for a while.
 public final class ByteBufferPool: Sendable {
     /// Requests smaller than this get a buffer of their own (a small allocation is cheap).
     public let minimumSize: Int

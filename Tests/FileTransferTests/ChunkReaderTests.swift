@@ -105,13 +105,13 @@ final class ChunkReaderTests: XCTestCase {
     func testReusesAChunkBufferOnceNothingReferencesIt() throws {
         var r = reader()
         let first = try XCTUnwrap(try r.next()).pieces[0].payload
-        let firstAddress = first.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        let firstAddress = bytesAddress(first)
         // `first` still references its buffer: the next chunk gets another one.
         let second = try XCTUnwrap(try r.next()).pieces[0].payload
-        XCTAssertNotEqual(second.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }, firstAddress)
+        XCTAssertNotEqual(bytesAddress(second), firstAddress)
         _ = consume first
         let third = try XCTUnwrap(try r.next()).pieces[0].payload
-        XCTAssertEqual(third.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }, firstAddress)
+        XCTAssertEqual(bytesAddress(third), firstAddress)
         XCTAssertEqual(Array(third.readableBytesView), Array(content[8192...]))
     }
 }

@@ -106,19 +106,18 @@ final class FileStoreReadingTests: StorageTestCase {
         let store = try makeStore()
         let data = makeData(400_000)
         try upload(store, "r.bin", data)
-        func storage(_ buffer: ByteBuffer) -> UnsafeRawPointer? { buffer.withUnsafeReadableBytes { $0.baseAddress } }
 
         var first: ByteBuffer? = try store.read(path: "r.bin", offset: 0, length: 200_000)
-        let firstStorage = first.flatMap(storage)
+        let firstStorage = first.map(bytesAddress)
         // While the first reply's bytes are still referenced, the next read must not overwrite them.
         let second = try store.read(path: "r.bin", offset: 200_000, length: 200_000)
-        XCTAssertNotEqual(storage(second), firstStorage)
+        XCTAssertNotEqual(bytesAddress(second), firstStorage)
         XCTAssertEqual(first.map { Array(buffer: $0) }, Array(data[..<200_000]))
         XCTAssertEqual(Array(buffer: second), Array(data[200_000...]))
         // Once released, the first buffer is lent again.
         first = nil
         let third = try store.read(path: "r.bin", offset: 100_000, length: 200_000)
-        XCTAssertEqual(storage(third), firstStorage)
+        XCTAssertEqual(bytesAddress(third), firstStorage)
         XCTAssertEqual(Array(buffer: third), Array(data[100_000..<300_000]))
     }
 

@@ -1,3 +1,4 @@
+import NIOCore
 import XCTest
 
 @testable import FileTransfer
@@ -11,6 +12,12 @@ func randomBytes(_ count: Int, seed: UInt64 = 7) -> [UInt8] {
         out[i] = UInt8(truncatingIfNeeded: state >> 33)
     }
     return out
+}
+
+/// Where `buffer`'s readable bytes start: equal for two buffers that share their storage at the
+/// same place (a pooled buffer lent again).
+func bytesAddress(_ buffer: ByteBuffer) -> UInt {
+    buffer.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
 }
 
 /// Data and checksums the storage, server and client tests share.

@@ -75,15 +75,21 @@ public final class ByteBufferPool: Sendable {
     /// back what a burst of traffic left behind once the pool has been idle for a period.
     @discardableResult
     public func trim() -> Int {
-        state.withLockedValue { s in
-            var freed = 0
+        // Removed under the lock, freed after it (unmapping them must not hold up a `take`).
+        let (removed, freedBytes) = state.withLockedValue { s in
+            var removed: [ByteBuffer] = []
+            var freedBytes = 0
             for i in s.entries.indices.reversed() where s.entries[i].recycledIn < s.period && s.entries[i].isFree() {
-                freed += s.entries.remove(at: i).buffer.capacity
+                let buffer = s.entries.remove(at: i).buffer
+                freedBytes += buffer.capacity
+                removed.append(buffer)
             }
-            s.bytes -= freed
+            s.bytes -= freedBytes
             s.period += 1
-            return freed
+            return (removed, freedBytes)
         }
+        _ = consume removed
+        return freedBytes
     }
 
     /// Number of buffers the pool holds (lent or free).
